@@ -1,0 +1,35 @@
+// Registration functions of the CLI subcommands: one file each in src/cli/.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "rebench/exit_code.hpp"
+
+namespace rebench::cli {
+
+/// Shared state of one invocation: the argv (for provenance) and, per subcommand name, the
+/// action to run after parsing (so logging is set up first and errors reach main's handler).
+struct Context {
+  std::vector<std::string> argv;
+  std::map<std::string, std::function<ExitCode()>> actions;
+};
+
+/// Prints JSON to stdout (pretty, newline-terminated): the machine-readable output of --json.
+void print_json(const nlohmann::json& value);
+
+void add_list_command(CLI::App& app, Context& context);
+void add_info_command(CLI::App& app, Context& context);
+void add_run_command(CLI::App& app, Context& context);
+void add_resume_command(CLI::App& app, Context& context);
+void add_check_command(CLI::App& app, Context& context);
+void add_calibrate_command(CLI::App& app, Context& context);
+void add_score_worker_command(CLI::App& app, Context& context);
+
+}  // namespace rebench::cli
