@@ -57,7 +57,8 @@ KernelSettings settings_of(const Profile& profile) {
   return s;
 }
 
-std::string profile_folder(const KernelSettings& s) { return s.cuda ? "cuda" : "cpu"; }
+/// Solutions come in a CUDA variant (folder h100/, the GPU profile) and a CPU variant (cpu/).
+std::string profile_folder(const KernelSettings& s) { return s.cuda ? "h100" : "cpu"; }
 
 std::vector<std::string> suspicious_imports(const fs::path& library) {
   ProcessResult nm = run_process({"nm", "-D", "--undefined-only", library.string()}, 30);

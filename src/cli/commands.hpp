@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rebench/exit_code.hpp"
+#include "rebench/registry.hpp"
 
 namespace rebench::cli {
 
@@ -18,11 +19,17 @@ namespace rebench::cli {
 /// action to run after parsing (so logging is set up first and errors reach main's handler).
 struct Context {
   std::vector<std::string> argv;
+  const Registry* registry = nullptr;  ///< the environments this binary knows
   std::map<std::string, std::function<ExitCode()>> actions;
 };
 
 /// Prints JSON to stdout (pretty, newline-terminated): the machine-readable output of --json.
 void print_json(const nlohmann::json& value);
+
+/// Builds the whole command-line interface over `context` (shared by main and test binaries).
+void add_all_commands(CLI::App& app, Context& context);
+/// Parses argv and runs the chosen command; returns the process exit code.
+int run_cli(int argc, char** argv, const Registry& registry);
 
 void add_list_command(CLI::App& app, Context& context);
 void add_info_command(CLI::App& app, Context& context);

@@ -47,8 +47,9 @@ void add_info_command(CLI::App& app, Context& context) {
   command->add_option("ENV", options->environment, "Environment id (see `rebench list`)")
       ->required();
   command->add_flag("--json", options->json, "Print JSON");
-  context.actions["info"] = [options] {
-    const Environment& env = builtin_registry().get(options->environment);
+  const Registry* context_registry = context.registry;
+  context.actions["info"] = [options, context_registry] {
+    const Environment& env = context_registry->get(options->environment);
     const EnvironmentInfo& info = env.info();
     AnchorTable table = AnchorTable::load(configs_dir() / "anchors.json");
     const EnvironmentAnchors* anchors = table.find(info.id);

@@ -13,8 +13,9 @@ void add_list_command(CLI::App& app, Context& context) {
   auto* command = app.add_subcommand("list", "List the environments built into rebench");
   auto json = std::make_shared<bool>(false);
   command->add_flag("--json", *json, "Print JSON (an array of environment descriptions)");
-  context.actions["list"] = [json] {
-    const Registry& registry = builtin_registry();
+  const Registry* context_registry = context.registry;
+  context.actions["list"] = [json, context_registry] {
+    const Registry& registry = *context_registry;
     if (*json) {
       nlohmann::json out = nlohmann::json::array();
       for (const Environment* env : registry.all()) out.push_back(to_json(env->info()));

@@ -1,0 +1,186 @@
+// The scoring worker: harness side (sandbox, time limit, classification of failures, verify)
+// and worker side (score, write the result).
+#include "rebench/scoring_worker.hpp"
+
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "rebench/build_config.hpp"
+#include "rebench/errors.hpp"
+#include "rebench/hardware.hpp"
+#include "rebench/paths.hpp"
+#include "rebench/process.hpp"
+#include "rebench/profile.hpp"
+#include "rebench/worker_phase.hpp"
+
+namespace rebench {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kWorkerBinary = "/opt/rebench/bin/rebench";
+
+std::string tail_of(const fs::path& file, std::size_t bytes) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
+}
+
+std::string without_phase_markers(const std::string& text) {
+  std::istringstream lines(text);
+  std::string line, out;
+  while (std::getline(lines, line))
+    if (line.rfind(kPhaseMarker, 0) != 0) out += line + "\n";
+  return out;
+}
+
+/// Folders outside /usr that the toolchain needs (e.g. a PyTorch under /opt or a home folder).
+std::vector<fs::path> toolchain_folders() {
+  const BuildConfig& config = build_config();
+  std::vector<fs::path> folders;
+  auto add = [&](const std::string& path) {
+    if (path.empty() || path.rfind("/usr/", 0) == 0) return;
+    fs::path folder = fs::path(path);
+    if (fs::exists(folder)) folders.push_back(folder);
+  };
+  std::stringstream includes(config.torch_include_dirs);
+  std::string dir;
+  while (std::getline(includes, dir, ':')) add(dir);
+  add(config.torch_library_dir);
+  if (!config.cuda_compiler.empty()) add(fs::path(config.cuda_compiler).parent_path().parent_path().string());
+  return folders;
+}
+
+}  // namespace
+
+std::uint64_t fresh_seed() {
+  std::uint64_t seed = 0;
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  urandom.read(reinterpret_cast<char*>(&seed), sizeof seed);
+  if (!urandom) throw Error("cannot read /dev/urandom");
+  return seed;
+}
+
+ScoreResult score_in_worker(const ScoringCall& call) {
+  const Environment& env = *call.environment;
+  fs::create_directories(call.call_dir);
+  fs::create_directories(call.scratch);
+  const std::string profile_file = call.profile->name() + ".json";
+  write_json_atomic(call.call_dir / profile_file, call.profile->to_json());
+  give_to_sandbox_user(call.call_dir);
+  give_to_sandbox_user(call.scratch);
+
+  const bool sandboxed = call.mode == SandboxMode::kBubblewrap;
+  auto inside = [&](const fs::path& host, const char* sandbox_path) {
+    return sandboxed ? fs::path(sandbox_path) : host;
+  };
+  std::vector<std::string> command = {
+      sandboxed ? kWorkerBinary : self_executable().string(), "score-worker",
+      "--env", env.info().id,
+      "--profile-file", (inside(call.call_dir, "/rebench/call") / profile_file).string(),
+      "--solution", inside(call.snapshot, "/rebench/solution").string(),
+      "--scratch", inside(call.scratch, "/rebench/scratch").string(),
+      "--seed", std::to_string(call.seed),
+      "--result", (inside(call.call_dir, "/rebench/call") / "result.json").string()};
+  SandboxSpec spec;
+  spec.mode = call.mode;
+  spec.network = false;
+  spec.gpus = call.gpus;
+  spec.workdir = sandboxed ? fs::path("/rebench/call") : call.call_dir;
+  spec.binds = {{self_executable(), kWorkerBinary, false},
+                {call.snapshot, "/rebench/solution", false},
+                {call.scratch, "/rebench/scratch", true},
+                {call.call_dir, "/rebench/call", true}};
+  if (env.info().scorer_reads_private) {
+    spec.binds.push_back({call.private_dir, "/rebench/private", false});
+    command.insert(command.end(), {"--private", inside(call.private_dir, "/rebench/private").string()});
+  }
+  for (const fs::path& folder : toolchain_folders()) spec.binds.push_back({folder, folder, false});
+  spec.command = command;
+  std::string path_var = "PATH=/usr/local/cuda/bin:/usr/local/bin:/usr/bin:/bin";
+  if (!build_config().cuda_compiler.empty())
+    path_var = "PATH=" + fs::path(build_config().cuda_compiler).parent_path().string() + ":/usr/local/bin:/usr/bin:/bin";
+  // Inside the sandbox the worker has no view of the repository; unsandboxed it must find it.
+  spec.environment = {path_var, "HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8",
+                      "REBENCH_CACHE=/tmp/cache",
+                      "REBENCH_ROOT=" + (sandboxed ? std::string("/nonexistent") : data_root().string())};
+  if (!call.gpus.empty()) {
+    std::string ids;
+    for (const GpuInfo& gpu : visible_gpus())
+      for (int index : call.gpus)
+        if (gpu.index == index) ids += (ids.empty() ? "" : ",") + gpu.uuid;
+    spec.environment.push_back("CUDA_VISIBLE_DEVICES=" + ids);
+  } else {
+    spec.environment.push_back("CUDA_VISIBLE_DEVICES=");
+  }
+  spec.limits.max_file_gb = 64;
+
+  ScoreResult result;
+  std::optional<int> status;
+  bool timed_out = false;
+  try {
+    SandboxedProcess worker = SandboxedProcess::start(spec, {call.log_file, call.log_file, true});
+    status = worker.wait(call.timeout_s);
+    if (!status) {
+      timed_out = true;
+      status = worker.terminate(1.0);
+    }
+  } catch (const Error& e) {
+    return ScoreResult::invalid(std::string("the scoring worker could not start: ") + e.what());
+  }
+  const std::string log = tail_of(call.log_file, 64 * 1024);
+  const std::string phase = last_phase(log);
+  const std::string where = phase.empty() ? "" : " during " + phase;
+  std::string output_tail = without_phase_markers(log);
+  if (output_tail.size() > 2000) output_tail = output_tail.substr(output_tail.size() - 2000);
+  Json failure_details = {{"phase", phase}, {"worker_output_tail", output_tail}};
+
+  if (timed_out) {
+    result = ScoreResult::invalid(fmt::format("timed out after {:.0f} s{} (the scoring time limit)",
+                                              call.timeout_s, where), failure_details);
+    result.details["timeout"] = true;
+  } else if (*status != 0 || !fs::exists(call.call_dir / "result.json")) {
+    std::string reason;
+    if (*status > 128) {
+      int signal = *status - 128;
+      reason = "the solution crashed (" + signal_name(signal) + ")" + where;
+      if (signal == SIGKILL) reason += ": killed, most likely out of memory";
+      failure_details["signal"] = signal_name(signal);
+      failure_details["out_of_memory"] = signal == SIGKILL;
+    } else {
+      reason = fmt::format("the scoring worker failed (exit code {}){}", *status, where);
+    }
+    if (!output_tail.empty()) {
+      std::string last = output_tail.substr(output_tail.size() > 400 ? output_tail.size() - 400 : 0);
+      reason += "; last output: " + last;
+    }
+    result = ScoreResult::invalid(reason, failure_details);
+  } else {
+    try {
+      result = ScoreResult::from_json(read_json_file(call.call_dir / "result.json"));
+    } catch (const std::exception& e) {
+      result = ScoreResult::invalid(std::string("the scoring worker's result is unreadable: ") + e.what());
+    }
+    ScoreRequest request{call.snapshot, call.private_dir, call.scratch, call.profile, call.seed};
+    env.verify(request, result);
+  }
+  return result;
+}
+
+void run_worker(const Environment& environment, const Profile& profile, const fs::path& solution,
+                const fs::path& private_dir, const fs::path& scratch, std::uint64_t seed,
+                const fs::path& result_file) {
+  ScoreRequest request{solution, private_dir, scratch, &profile, seed};
+  ScoreResult result = environment.score(request);
+  write_json_atomic(result_file, result.to_json());
+}
+
+}  // namespace rebench
