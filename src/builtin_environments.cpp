@@ -6,10 +6,12 @@
 
 namespace rebench {
 
+void add_builtin_environments(Registry& registry) { registry.add(make_optimize_kernel()); }
+
 const Registry& builtin_registry() {
   static const Registry registry = [] {
     Registry r;
-    r.add(make_optimize_kernel());
+    add_builtin_environments(r);
     return r;
   }();
   return registry;

@@ -118,7 +118,9 @@ class Checker {
 Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
   Measurement m;
   cudaStream_t stream = nullptr;
-  int32_t *x = nullptr, *y = nullptr;
+  int32_t *x = nullptr, *y = nullptr, *y_storage = nullptr;
+  constexpr int64_t kGuard = 1 << 16;  // int32 words of guard zone on each side of the output
+  constexpr unsigned char kGuardByte = 0x5E;
   void* flush = nullptr;
   try {
     int device = 0;
@@ -135,13 +137,29 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
     check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
     const int64_t n = settings.n;
     check(cudaMalloc(&x, n * sizeof(int32_t)), "cudaMalloc input");
-    check(cudaMalloc(&y, n * sizeof(int32_t)), "cudaMalloc output");
+    check(cudaMalloc(&y_storage, (n + 2 * kGuard) * sizeof(int32_t)), "cudaMalloc output");
+    y = y_storage + kGuard;
+    auto arm_guards = [&] {
+      check(cudaMemsetAsync(y_storage, kGuardByte, kGuard * sizeof(int32_t), stream), "memset");
+      check(cudaMemsetAsync(y + n, kGuardByte, kGuard * sizeof(int32_t), stream), "memset");
+    };
+    auto guards_intact = [&]() -> bool {
+      std::vector<unsigned char> host(kGuard * sizeof(int32_t));
+      for (const int32_t* zone : {static_cast<const int32_t*>(y_storage), static_cast<const int32_t*>(y + n)}) {
+        check(cudaMemcpyAsync(host.data(), zone, host.size(), cudaMemcpyDeviceToHost, stream), "copy");
+        check(cudaStreamSynchronize(stream), "sync");
+        for (unsigned char b : host)
+          if (b != kGuardByte) return false;
+      }
+      return true;
+    };
     const size_t flush_bytes = size_t(std::max(props.l2CacheSize, 1 << 20)) * 2;
     check(cudaMalloc(&flush, flush_bytes), "cudaMalloc L2 flush buffer");
     Checker checker(n, stream);
 
     auto run_checked = [&](int64_t len, const std::string& what) -> bool {
       check(cudaMemsetAsync(y, 0xA5, len * sizeof(int32_t), stream), "memset");
+      arm_guards();
       check(cudaStreamSynchronize(stream), "sync");
       int rc = fn(x, y, len, stream);
       cudaError_t status = cudaStreamSynchronize(stream);
@@ -152,6 +170,10 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
       }
       if (rc != 0) {
         m.message = what + ": the solution returned error code " + std::to_string(rc);
+        return false;
+      }
+      if (!guards_intact()) {
+        m.message = what + ": the solution wrote outside the output buffer";
         return false;
       }
       int64_t bad = checker.first_mismatch(x, y, len);
@@ -168,7 +190,9 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
 
     for (const EdgeCase& edge : edge_cases(settings.seed)) {
       int64_t len = int64_t(edge.input.size());
-      check(cudaMemcpy(x, edge.input.data(), len * sizeof(int32_t), cudaMemcpyHostToDevice), "copy");
+      // On the (non-blocking) stream, so the copy is ordered before the call.
+      check(cudaMemcpyAsync(x, edge.input.data(), len * sizeof(int32_t), cudaMemcpyHostToDevice, stream), "copy");
+      check(cudaStreamSynchronize(stream), "sync");
       if (!run_checked(len, std::string("edge case ") + edge.name)) return m;
     }
     for (int w = 0; w < settings.warmups; ++w) {
@@ -182,6 +206,7 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
     for (int k = 0; k < settings.samples; ++k) {
       generate_kernel<<<2048, 256, 0, stream>>>(sample_seed(settings.seed, k), x, n);
       check(cudaMemsetAsync(y, 0xA5, n * sizeof(int32_t), stream), "memset");
+      arm_guards();
       check(cudaMemsetAsync(flush, k & 0xff, flush_bytes, stream), "L2 flush");
       check(cudaStreamSynchronize(stream), "sync");
       const double h0 = now_ms();
@@ -203,6 +228,10 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
       }
       float ms = 0;
       check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+      if (!guards_intact()) {
+        m.message = "timed call " + std::to_string(k) + ": the solution wrote outside the output buffer";
+        return m;
+      }
       m.samples_ms.push_back(ms);
       m.host_ms.push_back(h1 - h0);
       m.tail_ms.push_back(h2 - h1);
@@ -245,7 +274,7 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
     m.message = failure.what;
   }
   cudaFree(x);
-  cudaFree(y);
+  cudaFree(y_storage);
   cudaFree(flush);
   if (stream != nullptr) cudaStreamDestroy(stream);
   return m;

@@ -3,6 +3,7 @@
 #include "optimize_kernel/solution_build.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -37,6 +38,22 @@ std::vector<fs::path> sources_of(const fs::path& dir, bool cuda) {
   return sources;
 }
 
+/// Whether any file of the solution includes libtorch (then it is linked; otherwise it is not,
+/// so plain CUDA/C++ solutions load fast and cannot be slowed by torch's start-up).
+bool uses_torch(const fs::path& dir) {
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line))
+      if (line.find("#include") != std::string::npos &&
+          (line.find("torch/") != std::string::npos || line.find("ATen/") != std::string::npos ||
+           line.find("c10/") != std::string::npos))
+        return true;
+  }
+  return false;
+}
+
 std::vector<std::string> compile_command(const std::vector<fs::path>& sources,
                                          const fs::path& solution_dir, const fs::path& output,
                                          bool cuda) {
@@ -49,7 +66,8 @@ std::vector<std::string> compile_command(const std::vector<fs::path>& sources,
     argv = {config.cxx_compiler, "-O3", "-march=native", "-std=c++17", "-shared", "-fPIC"};
   }
   argv.push_back("-I" + solution_dir.string());
-  if (config.have_torch) {
+  const bool torch = config.have_torch && uses_torch(solution_dir);
+  if (torch) {
     for (const std::string& dir : split(config.torch_include_dirs, ':')) argv.push_back("-I" + dir);
     for (const std::string& flag : split(config.torch_cxx_flags, ' ')) {
       if (cuda) argv.push_back("-Xcompiler");
@@ -59,10 +77,11 @@ std::vector<std::string> compile_command(const std::vector<fs::path>& sources,
   for (const fs::path& source : sources) argv.push_back(source.string());
   argv.push_back("-o");
   argv.push_back(output.string());
-  if (config.have_torch) {
+  if (torch) {
     const std::string& lib = config.torch_library_dir;
-    // --as-needed: solutions that do not use libtorch do not load it (faster start, less noise).
-    argv.push_back(cuda ? "-Xlinker=--as-needed" : "-Wl,--as-needed");
+    // --no-as-needed: torch ops reach the CUDA backend through static registration in
+    // libtorch_cuda, which no symbol of the solution references directly.
+    argv.push_back(cuda ? "-Xlinker=--no-as-needed" : "-Wl,--no-as-needed");
     argv.push_back("-L" + lib);
     argv.push_back(cuda ? "-Xlinker=-rpath," + lib : "-Wl,-rpath," + lib);
     for (const char* name : {"-ltorch", "-ltorch_cpu", "-lc10"}) argv.push_back(name);

@@ -29,6 +29,8 @@ class Registry {
 
 /// The registry of the environments built into rebench (src/builtin_environments.cpp).
 const Registry& builtin_registry();
+/// Adds the built-in environments, in order, to `registry` (test binaries add theirs after).
+void add_builtin_environments(Registry& registry);
 
 /// Edit distance between two strings (for did-you-mean suggestions).
 std::size_t edit_distance(const std::string& a, const std::string& b);

@@ -26,6 +26,11 @@ struct ScoringCall {
   SandboxMode mode = SandboxMode::kBubblewrap;
 };
 
+/// The executable started as the scoring worker (default: this process's own executable). Test
+/// binaries point it at a harness binary that knows their test environments.
+void set_worker_executable(const std::filesystem::path& executable);
+std::filesystem::path worker_executable();
+
 /// A fresh 64-bit seed from the kernel's CSPRNG.
 std::uint64_t fresh_seed();
 

@@ -32,7 +32,7 @@ struct RunOptions {
   std::vector<std::string> pass_env;   ///< names of variables passed to the agent
   bool count_score_time = true;        ///< score calls count against the budget (as in the paper)
   std::filesystem::path anchors_file;  ///< "": configs/anchors.json
-  double kill_grace_s = 5;             ///< SIGTERM → SIGKILL grace at the deadline
+  double kill_grace_s = 1;             ///< SIGTERM → SIGKILL grace at the deadline [s]
   double score_timeout_s = 0;          ///< 0: the environment's limit
   std::vector<std::string> argv;
 };

@@ -25,6 +25,8 @@ class SolutionScorer {
   [[nodiscard]] std::filesystem::path reference_solution() const;
   /// Scores a folder (snapshot + worker + verify).
   ScoreResult score(const std::filesystem::path& solution);
+  /// Limit of one scoring call [s]; default: the environment's.
+  void set_timeout(double seconds) { timeout_s_ = seconds; }
 
  private:
   const Environment& environment_;
@@ -33,6 +35,7 @@ class SolutionScorer {
   std::vector<int> gpus_;
   std::filesystem::path work_;
   int calls_ = 0;
+  double timeout_s_ = 0;
 };
 
 }  // namespace rebench

@@ -59,7 +59,18 @@ std::vector<fs::path> toolchain_folders() {
   return folders;
 }
 
+std::filesystem::path& worker_executable_override() {
+  static std::filesystem::path path;
+  return path;
+}
+
 }  // namespace
+
+void set_worker_executable(const fs::path& executable) { worker_executable_override() = executable; }
+
+fs::path worker_executable() {
+  return worker_executable_override().empty() ? self_executable() : worker_executable_override();
+}
 
 std::uint64_t fresh_seed() {
   std::uint64_t seed = 0;
@@ -83,7 +94,7 @@ ScoreResult score_in_worker(const ScoringCall& call) {
     return sandboxed ? fs::path(sandbox_path) : host;
   };
   std::vector<std::string> command = {
-      sandboxed ? kWorkerBinary : self_executable().string(), "score-worker",
+      sandboxed ? kWorkerBinary : worker_executable().string(), "score-worker",
       "--env", env.info().id,
       "--profile-file", (inside(call.call_dir, "/rebench/call") / profile_file).string(),
       "--solution", inside(call.snapshot, "/rebench/solution").string(),
@@ -95,7 +106,7 @@ ScoreResult score_in_worker(const ScoringCall& call) {
   spec.network = false;
   spec.gpus = call.gpus;
   spec.workdir = sandboxed ? fs::path("/rebench/call") : call.call_dir;
-  spec.binds = {{self_executable(), kWorkerBinary, false},
+  spec.binds = {{worker_executable(), kWorkerBinary, false},
                 {call.snapshot, "/rebench/solution", false},
                 {call.scratch, "/rebench/scratch", true},
                 {call.call_dir, "/rebench/call", true}};

@@ -48,7 +48,7 @@ ScoreResult SolutionScorer::score(const fs::path& solution) {
   call.call_dir = work_ / "calls" / fmt::format("call-{:04d}", index);
   call.log_file = work_ / "calls" / fmt::format("call-{:04d}.log", index);
   call.seed = fresh_seed();
-  call.timeout_s = environment_.info().score_timeout_s;
+  call.timeout_s = timeout_s_ > 0 ? timeout_s_ : environment_.info().score_timeout_s;
   call.gpus = gpus_;
   call.mode = mode_;
   return score_in_worker(call);

@@ -15,7 +15,8 @@ case "${mode}" in
     nvcc="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
     nvflags=(-O3 -std=c++17 -arch=sm_90 -shared -Xcompiler -fPIC)
     # libtorch from the Python wheel: <site-packages>/torch/{include,lib}.
-    torch_root="$(python3 -c 'import torch, os; print(os.path.realpath(os.path.join(torch.utils.cmake_prefix_path, "..", "..")))')"
+    torch_root="$(python3 -c 'import os, torch
+print(os.path.realpath(os.path.join(torch.utils.cmake_prefix_path, "..", "..")))')"
     torch_abi="$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')"
     echo "nvcc: ${nvcc}; libtorch: ${torch_root} (cxx11 abi ${torch_abi})"
     set -x

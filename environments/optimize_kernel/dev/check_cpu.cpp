@@ -32,8 +32,8 @@ bool check_case(const Solution& s, const std::vector<int32_t>& x, const std::str
   if (rc != 0 || bad >= 0) {
     std::printf("  FAIL %-16s n=%lld rc=%d", label.c_str(), static_cast<long long>(n), rc);
     if (bad >= 0)
-      std::printf(" first mismatch at %lld: got %d want %d", static_cast<long long>(bad),
-                  got[bad], want[bad]);
+      std::printf(" first mismatch at %lld: got %d want %d", static_cast<long long>(bad), got[bad],
+                  want[bad]);
     std::printf("\n");
     return false;
   }

@@ -15,14 +15,14 @@
 
 using rebench_dev::PrefixSumFn;
 
-#define CUDA_CHECK(call)                                                               \
-  do {                                                                                 \
-    const cudaError_t err_ = (call);                                                   \
-    if (err_ != cudaSuccess) {                                                         \
-      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,               \
-                   cudaGetErrorString(err_));                                          \
-      std::exit(3);                                                                    \
-    }                                                                                  \
+#define CUDA_CHECK(call)                                                 \
+  do {                                                                   \
+    const cudaError_t err_ = (call);                                     \
+    if (err_ != cudaSuccess) {                                           \
+      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, \
+                   cudaGetErrorString(err_));                            \
+      std::exit(3);                                                      \
+    }                                                                    \
   } while (0)
 
 namespace {
@@ -58,8 +58,10 @@ bool check_case(const Solution& s, const std::vector<int32_t>& x, const std::str
   buf.reserve(n + offset);
   int32_t* dx = buf.x + offset;
   int32_t* dy = buf.y + offset;
-  CUDA_CHECK(cudaMemcpy(dx, x.data(), n * sizeof(int32_t), cudaMemcpyHostToDevice));
-  CUDA_CHECK(cudaMemset(buf.y, 0x5a, (n + offset) * sizeof(int32_t)));  // stale output fails
+  // Set-up goes on `stream` itself: it is non-blocking, so legacy default-stream work (plain
+  // cudaMemset) would not be ordered before the solution's kernels and could race with them.
+  CUDA_CHECK(cudaMemcpyAsync(dx, x.data(), n * sizeof(int32_t), cudaMemcpyHostToDevice, stream));
+  CUDA_CHECK(cudaMemsetAsync(buf.y, 0x5a, (n + offset) * sizeof(int32_t), stream));  // stale fails
   const int rc = s.fn(dx, dy, n, stream);
   const cudaError_t sync = cudaStreamSynchronize(stream);
   int64_t bad = -1;
@@ -71,8 +73,8 @@ bool check_case(const Solution& s, const std::vector<int32_t>& x, const std::str
     std::printf("  FAIL %-16s n=%lld rc=%d sync=%s", label.c_str(), static_cast<long long>(n), rc,
                 cudaGetErrorString(sync));
     if (bad >= 0)
-      std::printf(" first mismatch at %lld: got %d want %d", static_cast<long long>(bad),
-                  got[bad], want[bad]);
+      std::printf(" first mismatch at %lld: got %d want %d", static_cast<long long>(bad), got[bad],
+                  want[bad]);
     std::printf("\n");
     return false;
   }
@@ -81,8 +83,9 @@ bool check_case(const Solution& s, const std::vector<int32_t>& x, const std::str
 
 // Median over `reps` samples after `warmups` unrecorded calls. Before every call a memset over
 // twice the L2 size evicts x and y from L2, so each sample reads from HBM like a cold call.
-template <typename Call>
-double median_ms(Call call, int warmups, int reps, void* flush, size_t flush_bytes,
+// `after` runs after each call has finished, outside the timed interval.
+template <typename Call, typename After>
+double median_ms(Call call, After after, int warmups, int reps, void* flush, size_t flush_bytes,
                  cudaStream_t stream) {
   cudaEvent_t start, stop;
   CUDA_CHECK(cudaEventCreate(&start));
@@ -97,6 +100,7 @@ double median_ms(Call call, int warmups, int reps, void* flush, size_t flush_byt
     float t = 0;
     CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
     if (r >= warmups) ms.push_back(t);
+    after();
   }
   CUDA_CHECK(cudaEventDestroy(start));
   CUDA_CHECK(cudaEventDestroy(stop));
@@ -154,32 +158,46 @@ int main(int argc, char** argv) {
 
   const auto cases = rebench_dev::edge_cases();
   const auto big_x = rebench_dev::random_values(big_n, 42);
+  std::vector<int32_t> big_want(big_n), big_got(big_n);
+  rebench_dev::reference_prefix_sum(big_x.data(), big_want.data(), big_n);
   DeviceBuffers buf;
   buf.reserve(big_n);
 
   // Copy floor: one device-to-device copy of n int32 reads and writes the same bytes as the task.
   const double copy_ms = median_ms(
       [&] {
-        CUDA_CHECK(cudaMemcpyAsync(buf.y, buf.x, big_n * sizeof(int32_t),
-                                   cudaMemcpyDeviceToDevice, stream));
+        CUDA_CHECK(cudaMemcpyAsync(buf.y, buf.x, big_n * sizeof(int32_t), cudaMemcpyDeviceToDevice,
+                                   stream));
       },
-      warmups, reps, flush, flush_bytes, stream);
+      [] {}, warmups, reps, flush, flush_bytes, stream);
   const double gbytes = 2.0 * big_n * sizeof(int32_t) / 1e9;
-  std::printf("copy floor (n=%lld): %.3f ms, %.0f GB/s\n\n", static_cast<long long>(big_n),
-              copy_ms, gbytes / copy_ms * 1e3);
+  std::printf("copy floor (n=%lld): %.3f ms, %.0f GB/s\n\n", static_cast<long long>(big_n), copy_ms,
+              gbytes / copy_ms * 1e3);
 
   bool all_ok = true;
-  std::printf("%-12s %8s %12s %10s %10s\n", "solution", "correct", "median_ms", "GB/s",
-              "x_copy");
+  std::printf("%-12s %8s %12s %10s %10s\n", "solution", "correct", "median_ms", "GB/s", "x_copy");
   for (const auto& s : solutions) {
     bool ok = true;
     for (const auto& c : cases) ok &= check_case(s, c.x, c.name, buf, stream);
     ok &= check_case(s, cases.back().x, "unaligned ptrs", buf, stream, /*offset=*/1);
     ok &= check_case(s, big_x, "big random", buf, stream);  // leaves big_x in buf.x
+    // Every timed call is verified too (after its sample is taken): a scan with a rare race
+    // would fail here rather than slip through one lucky check.
     int rc = 0;
-    const double ms = median_ms([&] { rc |= s.fn(buf.x, buf.y, big_n, stream); }, warmups, reps,
-                                flush, flush_bytes, stream);
-    if (rc != 0) ok = false;
+    int64_t bad_samples = 0;
+    const double ms = median_ms(
+        [&] { rc |= s.fn(buf.x, buf.y, big_n, stream); },
+        [&] {
+          CUDA_CHECK(
+              cudaMemcpy(big_got.data(), buf.y, big_n * sizeof(int32_t), cudaMemcpyDeviceToHost));
+          bad_samples += rebench_dev::first_mismatch(big_got.data(), big_want.data(), big_n) >= 0;
+        },
+        warmups, reps, flush, flush_bytes, stream);
+    if (rc != 0 || bad_samples > 0) {
+      std::printf("  FAIL timed calls: rc=%d, %lld wrong outputs\n", rc,
+                  static_cast<long long>(bad_samples));
+      ok = false;
+    }
     std::printf("%-12s %8s %12.3f %10.0f %10.2f\n", s.name.c_str(), ok ? "yes" : "NO", ms,
                 gbytes / ms * 1e3, ms / copy_ms);
     std::fflush(stdout);
