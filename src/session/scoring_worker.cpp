@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -47,15 +48,35 @@ std::vector<fs::path> toolchain_folders() {
   const BuildConfig& config = build_config();
   std::vector<fs::path> folders;
   auto add = [&](const std::string& path) {
-    if (path.empty() || path.rfind("/usr/", 0) == 0) return;
-    fs::path folder = fs::path(path);
-    if (fs::exists(folder)) folders.push_back(folder);
+    std::error_code ec;
+    if (path.empty() || !fs::exists(path, ec)) return;
+    fs::path folder = fs::canonical(path, ec);  // /lib/… is /usr/lib/… on merged-/usr systems
+    if (ec || folder.string().rfind("/usr/", 0) == 0) return;
+    folders.push_back(folder);
   };
   std::stringstream includes(config.torch_include_dirs);
   std::string dir;
   while (std::getline(includes, dir, ':')) add(dir);
   add(config.torch_library_dir);
   if (!config.cuda_compiler.empty()) add(fs::path(config.cuda_compiler).parent_path().parent_path().string());
+  // Shared libraries of the worker binary that live outside /usr (e.g. dependencies unpacked
+  // under /opt on a machine without a package registry).
+  static const std::vector<std::string> library_dirs = [] {
+    std::vector<std::string> dirs;
+    ProcessResult ldd = run_process({"ldd", worker_executable().string()}, 30);
+    std::istringstream lines(ldd.output);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::size_t arrow = line.find("=> /");
+      if (arrow == std::string::npos) continue;
+      std::string lib = line.substr(arrow + 3, line.find(" (", arrow) - arrow - 3);
+      dirs.push_back(fs::path(lib).parent_path().string());
+    }
+    return dirs;
+  }();
+  for (const std::string& dir : library_dirs) add(dir);
+  std::sort(folders.begin(), folders.end());
+  folders.erase(std::unique(folders.begin(), folders.end()), folders.end());
   return folders;
 }
 
