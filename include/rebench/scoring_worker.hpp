@@ -31,6 +31,10 @@ struct ScoringCall {
 void set_worker_executable(const std::filesystem::path& executable);
 std::filesystem::path worker_executable();
 
+/// Folders outside /usr that the toolchain needs (a pip PyTorch under /opt, libraries unpacked
+/// elsewhere): bound read-only, at the same path, into scoring and agent sandboxes.
+std::vector<std::filesystem::path> toolchain_folders();
+
 /// A fresh 64-bit seed from the kernel's CSPRNG.
 std::uint64_t fresh_seed();
 

@@ -43,7 +43,8 @@ std::string without_phase_markers(const std::string& text) {
   return out;
 }
 
-/// Folders outside /usr that the toolchain needs (e.g. a PyTorch under /opt or a home folder).
+}  // namespace
+
 std::vector<fs::path> toolchain_folders() {
   const BuildConfig& config = build_config();
   std::vector<fs::path> folders;
@@ -58,6 +59,12 @@ std::vector<fs::path> toolchain_folders() {
   std::string dir;
   while (std::getline(includes, dir, ':')) add(dir);
   add(config.torch_library_dir);
+  // A pip-installed PyTorch loads the CUDA libraries of sibling packages (site-packages/nvidia/…)
+  // through relative RPATHs: bind the whole site-packages folder that holds torch.
+  if (!config.torch_library_dir.empty()) {
+    fs::path torch_package = fs::path(config.torch_library_dir).parent_path();
+    if (torch_package.filename() == "torch") add(torch_package.parent_path().string());
+  }
   if (!config.cuda_compiler.empty()) add(fs::path(config.cuda_compiler).parent_path().parent_path().string());
   // Shared libraries of the worker binary that live outside /usr (e.g. dependencies unpacked
   // under /opt on a machine without a package registry).
@@ -80,11 +87,11 @@ std::vector<fs::path> toolchain_folders() {
   return folders;
 }
 
+namespace {
 std::filesystem::path& worker_executable_override() {
   static std::filesystem::path path;
   return path;
 }
-
 }  // namespace
 
 void set_worker_executable(const fs::path& executable) { worker_executable_override() = executable; }

@@ -265,7 +265,9 @@ class Session {
     spec.workdir = home;
     spec.binds = {{run_.home(), "/home/agent", true}, {door_folder, "/run/rebench", true},
                   {tools_dir(), "/opt/rebench/bin", false}};
-    std::string path = tools.string() + ":/usr/local/bin:/usr/bin:/bin";
+    // The toolchain the harness builds with, so agents can compile and test locally too.
+    for (const fs::path& folder : toolchain_folders()) spec.binds.push_back({folder, folder, false});
+    std::string path = tools.string() + ":/usr/local/cuda/bin:/usr/local/bin:/usr/bin:/bin";
     if (!options_.agent_dir.empty()) {
       spec.binds.push_back({fs::absolute(options_.agent_dir), "/opt/agent", false});
       const fs::path agent = sandboxed ? fs::path("/opt/agent") : fs::absolute(options_.agent_dir);
