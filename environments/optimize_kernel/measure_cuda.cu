@@ -139,13 +139,14 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
     check(cudaMalloc(&x, n * sizeof(int32_t)), "cudaMalloc input");
     check(cudaMalloc(&y_storage, (n + 2 * kGuard) * sizeof(int32_t)), "cudaMalloc output");
     y = y_storage + kGuard;
-    auto arm_guards = [&] {
+    // Guard zones right before y and right after y + len (len: the current call's length).
+    auto arm_guards = [&](int64_t len) {
       check(cudaMemsetAsync(y_storage, kGuardByte, kGuard * sizeof(int32_t), stream), "memset");
-      check(cudaMemsetAsync(y + n, kGuardByte, kGuard * sizeof(int32_t), stream), "memset");
+      check(cudaMemsetAsync(y + len, kGuardByte, kGuard * sizeof(int32_t), stream), "memset");
     };
-    auto guards_intact = [&]() -> bool {
+    auto guards_intact = [&](int64_t len) -> bool {
       std::vector<unsigned char> host(kGuard * sizeof(int32_t));
-      for (const int32_t* zone : {static_cast<const int32_t*>(y_storage), static_cast<const int32_t*>(y + n)}) {
+      for (const int32_t* zone : {static_cast<const int32_t*>(y_storage), static_cast<const int32_t*>(y + len)}) {
         check(cudaMemcpyAsync(host.data(), zone, host.size(), cudaMemcpyDeviceToHost, stream), "copy");
         check(cudaStreamSynchronize(stream), "sync");
         for (unsigned char b : host)
@@ -159,7 +160,7 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
 
     auto run_checked = [&](int64_t len, const std::string& what) -> bool {
       check(cudaMemsetAsync(y, 0xA5, len * sizeof(int32_t), stream), "memset");
-      arm_guards();
+      arm_guards(len);
       check(cudaStreamSynchronize(stream), "sync");
       int rc = fn(x, y, len, stream);
       cudaError_t status = cudaStreamSynchronize(stream);
@@ -172,7 +173,7 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
         m.message = what + ": the solution returned error code " + std::to_string(rc);
         return false;
       }
-      if (!guards_intact()) {
+      if (!guards_intact(len)) {
         m.message = what + ": the solution wrote outside the output buffer";
         return false;
       }
@@ -206,7 +207,7 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
     for (int k = 0; k < settings.samples; ++k) {
       generate_kernel<<<2048, 256, 0, stream>>>(sample_seed(settings.seed, k), x, n);
       check(cudaMemsetAsync(y, 0xA5, n * sizeof(int32_t), stream), "memset");
-      arm_guards();
+      arm_guards(n);
       check(cudaMemsetAsync(flush, k & 0xff, flush_bytes, stream), "L2 flush");
       check(cudaStreamSynchronize(stream), "sync");
       const double h0 = now_ms();
@@ -228,7 +229,7 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
       }
       float ms = 0;
       check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
-      if (!guards_intact()) {
+      if (!guards_intact(n)) {
         m.message = "timed call " + std::to_string(k) + ": the solution wrote outside the output buffer";
         return m;
       }
