@@ -102,7 +102,7 @@ std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits&
 }
 
 std::vector<std::string> bwrap_argv(const SandboxSpec& spec, bool drop, int status_fd,
-                                    bool interactive) {
+                                    bool interactive, bool nproc_by_user_limit) {
   std::vector<std::string> argv = {"bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
                                    "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"};
   if (::geteuid() != 0) {
@@ -143,7 +143,8 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec, bool drop, int stat
   if (!interactive) argv.push_back("--new-session");
   argv.push_back("--");
   if (drop) {
-    if (spec.limits.max_processes > 0)  // per-user limit: counts only the sandbox user's processes
+    // Only without a pids cgroup: a per-user limit is shared by every sandbox of this user.
+    if (nproc_by_user_limit)
       argv.insert(argv.end(), {"/usr/bin/prlimit", "--nproc=" + std::to_string(spec.limits.max_processes), "--"});
     const std::string id = std::to_string(kSandboxUid);
     argv.insert(argv.end(), {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups",
@@ -203,7 +204,8 @@ SandboxedProcess SandboxedProcess::start(const SandboxSpec& spec, const StdioPla
 
   int status_pipe[2] = {-1, -1};
   if (bubblewrap && ::pipe2(status_pipe, O_CLOEXEC) != 0) throw Error("pipe failed");
-  std::vector<std::string> argv = bubblewrap ? bwrap_argv(spec, drop, status_pipe[1], !stdio.stdin_null) : spec.command;
+  std::vector<std::string> argv = bubblewrap ? bwrap_argv(spec, drop, status_pipe[1], !stdio.stdin_null,
+                                           process.limits_record_["processes"] == "rlimit (sandbox user)") : spec.command;
   std::vector<char*> args;
   for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);

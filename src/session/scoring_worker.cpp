@@ -65,7 +65,13 @@ std::vector<fs::path> toolchain_folders() {
     fs::path torch_package = fs::path(config.torch_library_dir).parent_path();
     if (torch_package.filename() == "torch") add(torch_package.parent_path().string());
   }
-  if (!config.cuda_compiler.empty()) add(fs::path(config.cuda_compiler).parent_path().parent_path().string());
+  // Compilers installed outside /usr (e.g. a GCC under /opt/gcc) come with their whole prefix.
+  for (const std::string& compiler : {config.cxx_compiler, config.cuda_compiler})
+    if (!compiler.empty()) {
+      std::error_code ec;
+      fs::path real = fs::canonical(compiler, ec);
+      if (!ec) add(real.parent_path().parent_path().string());
+    }
   // Shared libraries of the worker binary that live outside /usr (e.g. dependencies unpacked
   // under /opt on a machine without a package registry).
   static const std::vector<std::string> library_dirs = [] {
