@@ -78,11 +78,12 @@ void add_info_command(CLI::App& app, Context& context) {
                               ? " measured on " + pair["starting"]["hardware"].get<std::string>() + ", " +
                                     pair["starting"]["date"].get<std::string>()
                               : "";
-      std::cout << fmt::format("    {:<8} starting {} -> {:.4f}   reference {} -> {:.4f}{}\n", profile,
+      std::cout << fmt::format("    {:<8} starting {:.5g} -> {:.4f}   reference {:.5g} -> {:.4f}{}\n", profile,
                                pair["starting"]["raw"].get<double>(), pair["starting"]["score"].get<double>(),
                                pair["reference"]["raw"].get<double>(),
                                pair["reference"]["score"].get<double>(), where);
     }
+    std::cout << fmt::format("  normalised    (score - starting) / (reference - starting) on this profile's anchors\n");
     return ExitCode::kOk;
   };
 }
