@@ -31,7 +31,7 @@ void add_run_command(CLI::App& app, Context& context) {
   command->add_option("--network", o->network, "Agent network: on | none")
       ->check(CLI::IsMember({"on", "none"}))->capture_default_str();
   command->add_option("--runs-dir", o->runs_dir, "Where run directories go")->capture_default_str();
-  command->add_option("--seed", o->seed, "Seed recorded for the run (default: random)");
+  command->add_option("--seed", o->seed, "Seed passed to the agent as REBENCH_SEED and recorded (default: random); scoring inputs always come from a CSPRNG");
   command->add_option("--sandbox", o->sandbox, "bubblewrap | none (none is UNPROTECTED)")
       ->check(CLI::IsMember({"bubblewrap", "none"}))->capture_default_str();
   command->add_option("--agent-dir", o->agent_dir, "Folder bound read-only at /opt/agent");

@@ -281,7 +281,8 @@ class Session {
                         "REBENCH_SOCKET=" + socket.string(),
                         "REBENCH_INSTRUCTIONS=" + (home / "instructions.md").string(),
                         "REBENCH_DEADLINE=" + iso_in(left),
-                        fmt::format("REBENCH_TIME_LIMIT_S={:.0f}", left)};
+                        fmt::format("REBENCH_TIME_LIMIT_S={:.0f}", left),
+                        fmt::format("REBENCH_SEED={}", options_.seed.value_or(0))};
     if (const char* term = std::getenv("TERM"); term != nullptr && options_.agent.kind == AgentSpec::Kind::kHuman)
       spec.environment.push_back(std::string("TERM=") + term);
     for (const std::string& name : options_.pass_env)

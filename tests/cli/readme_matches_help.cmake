@@ -1,0 +1,28 @@
+# Keeps the README's command reference true to --help: every subcommand `rebench --help` lists
+# and every long option of each subcommand must appear in README.md.
+file(READ ${README} readme)
+execute_process(COMMAND ${BINARY} --help OUTPUT_VARIABLE top)
+string(REGEX MATCH "Subcommands:.*" subcommands "${top}")
+string(REGEX MATCHALL "\n  [a-z-]+" names "${subcommands}")
+set(missing "")
+foreach(name IN LISTS names)
+  string(STRIP "${name}" name)
+  string(FIND "${readme}" "| `${name}" at)  # a row of the commands table
+  if(at EQUAL -1)
+    list(APPEND missing "command ${name}")
+  endif()
+  execute_process(COMMAND ${BINARY} ${name} --help OUTPUT_VARIABLE help)
+  string(REGEX MATCHALL "--[a-z][a-z-]+" options "${help}")
+  foreach(option IN LISTS options)
+    if(option STREQUAL "--help")
+      continue()
+    endif()
+    string(REGEX MATCH "${option}[^a-z-]" found "${readme}")  # the whole option, not a prefix
+    if(NOT found)
+      list(APPEND missing "${name} ${option}")
+    endif()
+  endforeach()
+endforeach()
+if(missing)
+  message(FATAL_ERROR "README.md does not document: ${missing}")
+endif()
