@@ -13,7 +13,8 @@ double copy_floor_ms(long long n, int samples) {
   void* flush = nullptr;
   int l2 = 0;
   cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, 0);
-  if (cudaMalloc(&x, n * sizeof(int)) != cudaSuccess || cudaMalloc(&y, n * sizeof(int)) != cudaSuccess ||
+  if (cudaMalloc(&x, n * sizeof(int)) != cudaSuccess ||
+      cudaMalloc(&y, n * sizeof(int)) != cudaSuccess ||
       cudaMalloc(&flush, 2 * size_t(l2)) != cudaSuccess)
     return -1;
   cudaEvent_t start, stop;

@@ -28,9 +28,12 @@ int main(int argc, char** argv) {
   std::string profile_name, json_file;
   int repeats = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--profile")) profile_name = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--json")) json_file = argv[i + 1];
+    if (!std::strcmp(argv[i], "--profile"))
+      profile_name = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--repeats"))
+      repeats = std::stoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--json"))
+      json_file = argv[i + 1];
   }
   set_worker_executable(REBENCH_BINARY);
   const Environment& env = builtin_registry().get("optimize_kernel");
@@ -52,8 +55,10 @@ int main(int argc, char** argv) {
     bool ok = r.valid;
     double cached = timed(folder, r);
     ok = ok && r.valid;
-    std::printf("latency  %s solution, one score call end to end: first %.2f s (with build), cached %.2f s%s\n",
-                which, first, cached, ok ? "" : ("  [INVALID: " + r.message + "]").c_str());
+    std::printf(
+        "latency  %s solution, one score call end to end: first %.2f s (with build), cached %.2f "
+        "s%s\n",
+        which, first, cached, ok ? "" : ("  [INVALID: " + r.message + "]").c_str());
     figures[std::string("latency_first_s_") + which] = first;
     figures[std::string("latency_cached_s_") + which] = cached;
     figures[std::string("latency_valid_") + which] = ok;
@@ -72,14 +77,18 @@ int main(int argc, char** argv) {
   double var = 0;
   for (double m : medians) var += (m - mean) * (m - mean);
   double cv = std::sqrt(var / std::max<size_t>(1, medians.size() - 1)) / mean;
-  std::printf("noise    reference scored %d times: mean %.4f ms, cv %.3f %%\n", repeats, mean, 100 * cv);
+  std::printf("noise    reference scored %d times: mean %.4f ms, cv %.3f %%\n", repeats, mean,
+              100 * cv);
   figures["noise_reference_ms"] = medians;
   figures["noise_cv"] = cv;
 
   ScoreResult ceiling;
-  timed(environments_dir() / "optimize_kernel" / "ceiling" / (profile.requires_gpu() ? "h100" : "cpu"), ceiling);
+  timed(environments_dir() / "optimize_kernel" / "ceiling" /
+            (profile.requires_gpu() ? "h100" : "cpu"),
+        ceiling);
   figures["ceiling_ms"] = ceiling.valid ? Json(ceiling.raw) : Json(nullptr);
-  std::printf("ceiling  %s\n", ceiling.valid ? (std::to_string(ceiling.raw) + " ms").c_str() : ceiling.message.c_str());
+  std::printf("ceiling  %s\n", ceiling.valid ? (std::to_string(ceiling.raw) + " ms").c_str()
+                                             : ceiling.message.c_str());
 #ifdef REBENCH_BENCH_CUDA
   if (profile.requires_gpu()) {
     long long n = profile.settings_for("optimize_kernel")["n"].get<long long>();
@@ -87,7 +96,8 @@ int main(int argc, char** argv) {
     figures["copy_floor_ms"] = floor;
     if (ceiling.valid) {
       figures["ceiling_over_copy_floor"] = ceiling.raw / floor;
-      std::printf("ceiling/copy floor  %.3f ms / %.3f ms = %.2f\n", ceiling.raw, floor, ceiling.raw / floor);
+      std::printf("ceiling/copy floor  %.3f ms / %.3f ms = %.2f\n", ceiling.raw, floor,
+                  ceiling.raw / floor);
     }
   }
 #endif

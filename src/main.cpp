@@ -2,4 +2,6 @@
 #include "cli/commands.hpp"
 #include "rebench/registry.hpp"
 
-int main(int argc, char** argv) { return rebench::cli::run_cli(argc, argv, rebench::builtin_registry()); }
+int main(int argc, char** argv) {
+  return rebench::cli::run_cli(argc, argv, rebench::builtin_registry());
+}

@@ -69,12 +69,14 @@ std::vector<EdgeCase> edge_cases(uint64_t seed) {
   cases.push_back({"n=1000 random", random(1000, 2)});
   cases.push_back({"n=65537 random", random(65537, 3)});
   cases.push_back({"n=1000003 random", random(1000003, 4)});
-  cases.push_back({"all negative n=4099", filled(4099, [](int64_t i) { return -1 - int32_t(i % 10); })});
-  cases.push_back({"all positive n=4099", filled(4099, [](int64_t i) { return 1 + int32_t(i % 9); })});
+  cases.push_back(
+      {"all negative n=4099", filled(4099, [](int64_t i) { return -1 - int32_t(i % 10); })});
+  cases.push_back(
+      {"all positive n=4099", filled(4099, [](int64_t i) { return 1 + int32_t(i % 9); })});
   cases.push_back({"alternating signs n=100001",
                    filled(100001, [](int64_t i) { return i % 2 == 0 ? 3 : -4; })});
-  cases.push_back({"zeros and positives n=77777",
-                   filled(77777, [](int64_t i) { return i % 3 == 0 ? 0 : 9; })});
+  cases.push_back(
+      {"zeros and positives n=77777", filled(77777, [](int64_t i) { return i % 3 == 0 ? 0 : 9; })});
   return cases;
 }
 

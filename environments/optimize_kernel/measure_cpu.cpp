@@ -61,7 +61,8 @@ std::string call_and_check(PrefixSumFn fn, const int32_t* x, GuardedOutput& out,
   double t1 = now_ms();
   if (elapsed_ms != nullptr) *elapsed_ms = t1 - t0;
   if (rc != 0) return fmt::format("{}: the solution returned error code {}", what, rc);
-  if (!out.guards_intact()) return fmt::format("{}: the solution wrote outside the output buffer", what);
+  if (!out.guards_intact())
+    return fmt::format("{}: the solution wrote outside the output buffer", what);
   reference_prefix_sum(x, expected, n);
   if (auto index = first_mismatch(expected, y, n))
     return fmt::format("{}: wrong output at index {} of {}: expected {}, got {}", what, *index, n,

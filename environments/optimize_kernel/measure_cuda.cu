@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include <cub/device/device_scan.cuh>
 #include <thrust/iterator/transform_iterator.h>
+#include <cub/device/device_scan.cuh>
 
 #include "optimize_kernel/kernel_task.hpp"
 #include "optimize_kernel/measure.hpp"
@@ -25,7 +25,8 @@ struct CudaFailure {
 };
 
 void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw CudaFailure{std::string(what) + ": " + cudaGetErrorString(status)};
+  if (status != cudaSuccess)
+    throw CudaFailure{std::string(what) + ": " + cudaGetErrorString(status)};
 }
 
 double now_ms() {
@@ -69,7 +70,8 @@ class Checker {
     check(cudaMalloc(&count_, n * sizeof(int32_t)), "cudaMalloc");
     check(cudaMalloc(&expected_, n * sizeof(int32_t)), "cudaMalloc");
     check(cudaMalloc(&first_bad_, sizeof(unsigned long long)), "cudaMalloc");
-    auto positive = thrust::make_transform_iterator(static_cast<const int32_t*>(count_), IsPositive{});
+    auto positive =
+        thrust::make_transform_iterator(static_cast<const int32_t*>(count_), IsPositive{});
     size_t a = 0, b = 0;
     check(cub::DeviceScan::ExclusiveSum(nullptr, a, positive, count_, n), "cub size");
     check(cub::DeviceScan::InclusiveSum(nullptr, b, count_, expected_, n), "cub size");
@@ -146,8 +148,10 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
     };
     auto guards_intact = [&](int64_t len) -> bool {
       std::vector<unsigned char> host(kGuard * sizeof(int32_t));
-      for (const int32_t* zone : {static_cast<const int32_t*>(y_storage), static_cast<const int32_t*>(y + len)}) {
-        check(cudaMemcpyAsync(host.data(), zone, host.size(), cudaMemcpyDeviceToHost, stream), "copy");
+      for (const int32_t* zone :
+           {static_cast<const int32_t*>(y_storage), static_cast<const int32_t*>(y + len)}) {
+        check(cudaMemcpyAsync(host.data(), zone, host.size(), cudaMemcpyDeviceToHost, stream),
+              "copy");
         check(cudaStreamSynchronize(stream), "sync");
         for (unsigned char b : host)
           if (b != kGuardByte) return false;
@@ -192,7 +196,9 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
     for (const EdgeCase& edge : edge_cases(settings.seed)) {
       int64_t len = int64_t(edge.input.size());
       // On the (non-blocking) stream, so the copy is ordered before the call.
-      check(cudaMemcpyAsync(x, edge.input.data(), len * sizeof(int32_t), cudaMemcpyHostToDevice, stream), "copy");
+      check(cudaMemcpyAsync(x, edge.input.data(), len * sizeof(int32_t), cudaMemcpyHostToDevice,
+                            stream),
+            "copy");
       check(cudaStreamSynchronize(stream), "sync");
       if (!run_checked(len, std::string("edge case ") + edge.name)) return m;
     }
@@ -219,7 +225,8 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
       if (status == cudaSuccess) status = cudaDeviceSynchronize();
       const double h2 = now_ms();
       if (status != cudaSuccess) {
-        m.message = "timed call " + std::to_string(k) + ": CUDA error: " + cudaGetErrorString(status);
+        m.message =
+            "timed call " + std::to_string(k) + ": CUDA error: " + cudaGetErrorString(status);
         return m;
       }
       if (rc != 0) {
@@ -230,7 +237,8 @@ Measurement measure_on_cuda(PrefixSumFn fn, const MeasureSettings& settings) {
       float ms = 0;
       check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
       if (!guards_intact(n)) {
-        m.message = "timed call " + std::to_string(k) + ": the solution wrote outside the output buffer";
+        m.message =
+            "timed call " + std::to_string(k) + ": the solution wrote outside the output buffer";
         return m;
       }
       m.samples_ms.push_back(ms);

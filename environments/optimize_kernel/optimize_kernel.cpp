@@ -28,10 +28,22 @@ namespace fs = std::filesystem;
 namespace {
 
 /// Imports that let a solution tamper with timing or with the harness; flagged in details.
-const char* const kSuspiciousImports[] = {
-    "cudaEventElapsedTime", "cudaEventRecord", "cudaEventSynchronize", "cuEventElapsedTime",
-    "cuEventRecord", "dlsym", "dlopen", "dlvsym", "mprotect", "ptrace", "process_vm_writev",
-    "cudaDeviceReset", "cuDeviceGetAttribute", "setitimer", "sigaction", "signal"};
+const char* const kSuspiciousImports[] = {"cudaEventElapsedTime",
+                                          "cudaEventRecord",
+                                          "cudaEventSynchronize",
+                                          "cuEventElapsedTime",
+                                          "cuEventRecord",
+                                          "dlsym",
+                                          "dlopen",
+                                          "dlvsym",
+                                          "mprotect",
+                                          "ptrace",
+                                          "process_vm_writev",
+                                          "cudaDeviceReset",
+                                          "cuDeviceGetAttribute",
+                                          "setitimer",
+                                          "sigaction",
+                                          "signal"};
 
 struct KernelSettings {
   bool cuda = false;
@@ -127,12 +139,13 @@ class OptimizeKernel final : public Environment {
     std::string instructions = text.str();
     instructions = substitute(instructions, "{{n}}", fmt::format("{:L}", s.n));
     instructions = substitute(instructions, "{{n_plain}}", std::to_string(s.n));
-    instructions = substitute(instructions, "{{device}}", s.cuda ? "an NVIDIA GPU (CUDA)" : "the CPU");
+    instructions =
+        substitute(instructions, "{{device}}", s.cuda ? "an NVIDIA GPU (CUDA)" : "the CPU");
     instructions = substitute(instructions, "{{pointers}}",
                               s.cuda ? "device pointers (cudaMalloc'd)" : "host pointers");
-    instructions = substitute(instructions, "{{stream}}",
-                              s.cuda ? "the cudaStream_t to enqueue all work on"
-                                     : "always nullptr on the CPU profile");
+    instructions = substitute(
+        instructions, "{{stream}}",
+        s.cuda ? "the cudaStream_t to enqueue all work on" : "always nullptr on the CPU profile");
     instructions = substitute(instructions, "{{sources}}", s.cuda ? ".cu and .cpp" : ".cpp");
     instructions = substitute(instructions, "{{samples}}", std::to_string(s.samples));
     std::ofstream(request.home / "instructions.md") << instructions;
@@ -147,24 +160,27 @@ class OptimizeKernel final : public Environment {
                                               {s.cuda, s.build_timeout_s});
     } catch (const optimize_kernel::BuildFailure& failure) {
       std::string text = failure.what();
-      return ScoreResult::invalid("the solution does not build: " +
-                                      text.substr(0, std::min<size_t>(text.size(), 4000)),
-                                  {{"phase", "build"}});
+      return ScoreResult::invalid(
+          "the solution does not build: " + text.substr(0, std::min<size_t>(text.size(), 4000)),
+          {{"phase", "build"}});
     }
-    Json details = {{"build", {{"key", built.key}, {"cached", built.cached}, {"seconds", built.build_s}}},
-                    {"n", s.n}};
+    Json details = {
+        {"build", {{"key", built.key}, {"cached", built.cached}, {"seconds", built.build_s}}},
+        {"n", s.n}};
     std::vector<std::string> flags = suspicious_imports(built.library);
     details["flagged_imports"] = flags;
 
     report_phase("load");
     void* handle = dlopen(built.library.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr)
-      return ScoreResult::invalid(std::string("the solution library does not load: ") + dlerror(), details);
-    auto fn = reinterpret_cast<optimize_kernel::PrefixSumFn>(dlsym(handle, optimize_kernel::kEntryPoint));
-    if (fn == nullptr)
-      return ScoreResult::invalid(fmt::format("the solution does not export extern \"C\" {}",
-                                              optimize_kernel::kEntryPoint),
+      return ScoreResult::invalid(std::string("the solution library does not load: ") + dlerror(),
                                   details);
+    auto fn =
+        reinterpret_cast<optimize_kernel::PrefixSumFn>(dlsym(handle, optimize_kernel::kEntryPoint));
+    if (fn == nullptr)
+      return ScoreResult::invalid(
+          fmt::format("the solution does not export extern \"C\" {}", optimize_kernel::kEntryPoint),
+          details);
 
     report_phase("measure");
     optimize_kernel::MeasureSettings measure{s.n, s.warmups, s.samples, request.seed};
@@ -178,7 +194,8 @@ class OptimizeKernel final : public Environment {
       return result;
     }
     const double med = median(m.samples_ms);
-    const double mean = std::accumulate(m.samples_ms.begin(), m.samples_ms.end(), 0.0) / m.samples_ms.size();
+    const double mean =
+        std::accumulate(m.samples_ms.begin(), m.samples_ms.end(), 0.0) / m.samples_ms.size();
     double var = 0;
     for (double v : m.samples_ms) var += (v - mean) * (v - mean);
     const double stdev = m.samples_ms.size() > 1 ? std::sqrt(var / (m.samples_ms.size() - 1)) : 0.0;
@@ -221,8 +238,9 @@ class OptimizeKernel final : public Environment {
     const std::string claimed = result.details.value("checksum0", "");
     if (claimed != fmt::format("{:016x}", expected)) {
       result.valid = false;
-      result.message = "verification failed: the scorer's output checksum does not match the "
-                       "harness's own computation";
+      result.message =
+          "verification failed: the scorer's output checksum does not match the "
+          "harness's own computation";
     }
   }
 

@@ -60,8 +60,14 @@ std::vector<std::string> compile_command(const std::vector<fs::path>& sources,
   const BuildConfig& config = build_config();
   std::vector<std::string> argv;
   if (cuda) {
-    argv = {config.cuda_compiler, "-O3", "-std=c++17", "-shared", "-Xcompiler", "-fPIC",
-            "-arch=sm_" + config.cuda_architectures, "-lineinfo"};
+    argv = {config.cuda_compiler,
+            "-O3",
+            "-std=c++17",
+            "-shared",
+            "-Xcompiler",
+            "-fPIC",
+            "-arch=sm_" + config.cuda_architectures,
+            "-lineinfo"};
   } else {
     argv = {config.cxx_compiler, "-O3", "-march=native", "-std=c++17", "-shared", "-fPIC"};
   }
@@ -126,9 +132,9 @@ BuiltSolution build_solution(const fs::path& solution_dir, const fs::path& cache
   fs::path temp = cache_dir / (built.key + ".partial");
   fs::remove_all(temp);
   fs::create_directories(temp);
-  ProcessResult compile = run_process(
-      compile_command(sources, solution_dir, temp / "libsolution.so", settings.cuda),
-      settings.timeout_s, solution_dir, 16 * 1024);
+  ProcessResult compile =
+      run_process(compile_command(sources, solution_dir, temp / "libsolution.so", settings.cuda),
+                  settings.timeout_s, solution_dir, 16 * 1024);
   built.build_s = compile.duration_s;
   built.log = compile.output;
   if (!compile.ok()) {

@@ -7,8 +7,8 @@
 namespace rebench::optimize_kernel {
 
 struct BuildSettings {
-  bool cuda = false;          ///< nvcc for .cu files (h100), else g++ (cpu)
-  double timeout_s = 300.0;   ///< compile + link limit [s of wall clock]
+  bool cuda = false;         ///< nvcc for .cu files (h100), else g++ (cpu)
+  double timeout_s = 300.0;  ///< compile + link limit [s of wall clock]
 };
 
 struct BuiltSolution {
@@ -16,7 +16,7 @@ struct BuiltSolution {
   std::string key;                ///< content hash of sources + toolchain + flags
   bool cached = false;            ///< reused from an earlier identical build
   double build_s = 0.0;
-  std::string log;                ///< compiler output (tail)
+  std::string log;  ///< compiler output (tail)
 };
 
 /// Thrown when the solution does not compile; what() holds the compiler's complaint (tail).

@@ -10,8 +10,8 @@ namespace rebench {
 struct AgentSpec {
   enum class Kind { kNoop, kReference, kReplay, kCommand, kHuman };
   Kind kind = Kind::kNoop;
-  std::string command;               ///< kCommand: shell command run in /home/agent
-  std::filesystem::path replay_dir;  ///< kReplay: a recorded run directory
+  std::string command;                         ///< kCommand: shell command run in /home/agent
+  std::filesystem::path replay_dir;            ///< kReplay: a recorded run directory
   [[nodiscard]] std::string describe() const;  ///< as written on the command line
   [[nodiscard]] bool is_self_test() const { return kind == Kind::kReference; }
 };

@@ -12,11 +12,11 @@
 namespace rebench {
 
 struct Anchor {
-  double raw = 0.0;       ///< raw primary metric, in the environment's unit
-  std::string hardware;   ///< e.g. "NVIDIA H100 80GB HBM3"
-  std::string date;       ///< ISO date of the measurement
-  std::string commit;     ///< harness commit it was measured at
-  std::string note;       ///< optional: how it was measured
+  double raw = 0.0;      ///< raw primary metric, in the environment's unit
+  std::string hardware;  ///< e.g. "NVIDIA H100 80GB HBM3"
+  std::string date;      ///< ISO date of the measurement
+  std::string commit;    ///< harness commit it was measured at
+  std::string note;      ///< optional: how it was measured
 };
 
 struct AnchorPair {

@@ -16,7 +16,7 @@ struct BuildConfig {
   std::string torch_source;        ///< "python3 PyTorch (…)" or "system libtorch"
   std::string torch_include_dirs;  ///< ':'-separated
   std::string torch_library_dir;
-  std::string torch_cxx_flags;     ///< e.g. "-D_GLIBCXX_USE_CXX11_ABI=1"
+  std::string torch_cxx_flags;  ///< e.g. "-D_GLIBCXX_USE_CXX11_ABI=1"
   bool torch_has_cuda = false;
 };
 

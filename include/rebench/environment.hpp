@@ -25,9 +25,9 @@ std::string to_string(ScoreVisibility visibility);
 
 /// What a run of the environment needs from the machine.
 struct Resources {
-  int gpus = 0;              ///< number of GPUs pinned to the run (0: CPU-only)
-  double memory_gb = 4.0;    ///< memory limit of the agent's sandbox [GiB]
-  int max_processes = 512;   ///< process-count limit inside the sandbox
+  int gpus = 0;             ///< number of GPUs pinned to the run (0: CPU-only)
+  double memory_gb = 4.0;   ///< memory limit of the agent's sandbox [GiB]
+  int max_processes = 512;  ///< process-count limit inside the sandbox
 };
 
 /// Turns the raw primary metric into the score that is normalised (e.g. ln(ms)).
@@ -37,10 +37,10 @@ struct ScoreTransform {
 };
 
 struct EnvironmentInfo {
-  std::string id;       ///< stable identifier, snake_case
-  std::string title;    ///< one line for humans
-  std::string version;  ///< semantic version of the task; bump when scoring changes
-  std::string summary;  ///< a short paragraph for `info`
+  std::string id;           ///< stable identifier, snake_case
+  std::string title;        ///< one line for humans
+  std::string version;      ///< semantic version of the task; bump when scoring changes
+  std::string summary;      ///< a short paragraph for `info`
   std::string metric_name;  ///< name of the primary raw metric, e.g. "runtime"
   std::string metric_unit;  ///< its unit, e.g. "ms"
   Direction direction = Direction::kLowerIsBetter;
@@ -64,10 +64,10 @@ struct Metric {
 /// The outcome of scoring one solution snapshot.
 struct ScoreResult {
   bool valid = false;
-  std::vector<Metric> metrics;  ///< first = primary metric (info().metric_name)
-  double raw = 0.0;             ///< primary metric value (NaN when invalid)
-  double score = 0.0;           ///< transformed score (NaN when invalid)
-  std::string message;          ///< one line for the agent
+  std::vector<Metric> metrics;    ///< first = primary metric (info().metric_name)
+  double raw = 0.0;               ///< primary metric value (NaN when invalid)
+  double score = 0.0;             ///< transformed score (NaN when invalid)
+  std::string message;            ///< one line for the agent
   Json details = Json::object();  ///< structured extras (spread, flags, build log tail …)
   Json device = Json::object();   ///< where it was measured (GPU name, driver, host)
   double duration_s = 0.0;        ///< time the scorer took [s of wall clock]

@@ -25,7 +25,8 @@ class UsageError : public Error {
   explicit UsageError(const std::string& message) : Error(message, ExitCode::kUsage) {}
 };
 
-/// A configuration file is unreadable or malformed; names the file, the field and what was expected.
+/// A configuration file is unreadable or malformed; names the file, the field and what was
+/// expected.
 class ConfigError : public Error {
  public:
   ConfigError(const std::string& file, const std::string& field, const std::string& expected)
@@ -63,8 +64,7 @@ class AnchorCheckError : public Error {
 /// The user interrupted the process (SIGINT/SIGTERM).
 class InterruptedError : public Error {
  public:
-  explicit InterruptedError(const std::string& message)
-      : Error(message, ExitCode::kInterrupted) {}
+  explicit InterruptedError(const std::string& message) : Error(message, ExitCode::kInterrupted) {}
 };
 
 }  // namespace rebench

@@ -20,13 +20,13 @@ std::optional<std::size_t> select_final_entry(const std::vector<ScoreEntry>& ent
                                               Selection selection, Direction direction);
 
 struct FinalScore {
-  bool valid = false;                  ///< a valid entry was selected
-  std::optional<int> entry_index;      ///< ScoreEntry::index of the selected entry
-  double raw = 0.0;                    ///< NaN when !valid
-  double score = 0.0;                  ///< NaN when !valid
-  double normalized = 0.0;             ///< unclipped; 0 when !valid
-  double normalized_clipped = 0.0;     ///< max(0, normalized)
-  std::string reason;                  ///< "" when valid, else why (e.g. "no valid score")
+  bool valid = false;               ///< a valid entry was selected
+  std::optional<int> entry_index;   ///< ScoreEntry::index of the selected entry
+  double raw = 0.0;                 ///< NaN when !valid
+  double score = 0.0;               ///< NaN when !valid
+  double normalized = 0.0;          ///< unclipped; 0 when !valid
+  double normalized_clipped = 0.0;  ///< max(0, normalized)
+  std::string reason;               ///< "" when valid, else why (e.g. "no valid score")
   [[nodiscard]] Json to_json() const;
 };
 

@@ -23,9 +23,9 @@ struct Bind {
 };
 
 struct SandboxLimits {
-  double memory_gb = 0;     ///< 0: no limit; enforced by a cgroup when one can be made
-  int max_processes = 0;    ///< 0: no limit; cgroup pids.max or RLIMIT_NPROC of the agent user
-  double max_file_gb = 0;   ///< 0: no limit; RLIMIT_FSIZE
+  double memory_gb = 0;    ///< 0: no limit; enforced by a cgroup when one can be made
+  int max_processes = 0;   ///< 0: no limit; cgroup pids.max or RLIMIT_NPROC of the agent user
+  double max_file_gb = 0;  ///< 0: no limit; RLIMIT_FSIZE
 };
 
 struct SandboxSpec {
@@ -34,7 +34,7 @@ struct SandboxSpec {
   std::vector<std::string> environment;  ///< "NAME=VALUE"; nothing else is inherited
   std::filesystem::path workdir = "/home/agent";
   bool network = true;
-  std::vector<int> gpus;                 ///< host GPU indexes whose device nodes are bound
+  std::vector<int> gpus;  ///< host GPU indexes whose device nodes are bound
   SandboxLimits limits;
   std::vector<std::string> command;
   /// Run as an unprivileged user when started as root (uid/gid 65534), so that the sandbox's
@@ -80,7 +80,7 @@ class SandboxedProcess {
   SandboxedProcess() = default;
   void signal_all(int signal);
   void cleanup_cgroup();
-  pid_t pid_ = -1;            ///< bwrap (or the command without a sandbox)
+  pid_t pid_ = -1;             ///< bwrap (or the command without a sandbox)
   pid_t namespace_init_ = -1;  ///< PID 1 of the sandbox's PID namespace, seen from outside
   SandboxMode mode_ = SandboxMode::kBubblewrap;
   std::optional<int> status_;

@@ -24,16 +24,16 @@ EntryKind entry_kind_from_string(const std::string& text);
 struct ScoreEntry {
   int index = 0;
   EntryKind kind = EntryKind::kAgent;
-  std::string timestamp;         ///< UTC, ISO 8601 with milliseconds, when the call started
-  double elapsed_s = 0.0;        ///< seconds since the session started (baseline: 0)
+  std::string timestamp;   ///< UTC, ISO 8601 with milliseconds, when the call started
+  double elapsed_s = 0.0;  ///< seconds since the session started (baseline: 0)
   double scorer_duration_s = 0.0;
-  std::vector<Metric> metrics;   ///< named raw metrics with units
-  double raw = 0.0;              ///< primary raw metric (NaN when invalid)
-  double score = 0.0;            ///< transformed score (NaN when invalid)
+  std::vector<Metric> metrics;  ///< named raw metrics with units
+  double raw = 0.0;             ///< primary raw metric (NaN when invalid)
+  double score = 0.0;           ///< transformed score (NaN when invalid)
   bool valid = false;
   std::string message;
   Json details = Json::object();
-  std::string snapshot_id;       ///< content hash of the scored solution ("" when none)
+  std::string snapshot_id;  ///< content hash of the scored solution ("" when none)
   Json device = Json::object();
 
   [[nodiscard]] Json to_json() const;

@@ -11,7 +11,7 @@ struct Snapshot {
   std::string id;                ///< hex digest of the manifest (paths, modes, content hashes)
   std::filesystem::path folder;  ///< snapshots/<id>
   std::uintmax_t bytes = 0;
-  bool reused = false;           ///< an identical snapshot existed already
+  bool reused = false;  ///< an identical snapshot existed already
 };
 
 /// Copies `solution` into `snapshots_dir/<id>` unless that exists. Regular files and folders

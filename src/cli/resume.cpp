@@ -7,17 +7,23 @@
 namespace rebench::cli {
 
 void add_resume_command(CLI::App& app, Context& context) {
-  auto* command = app.add_subcommand("resume", "Continue an interrupted run with its remaining budget");
+  auto* command =
+      app.add_subcommand("resume", "Continue an interrupted run with its remaining budget");
   auto run_dir = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  command->add_option("RUN_DIR", *run_dir, "The run directory")->required()->check(CLI::ExistingDirectory);
+  command->add_option("RUN_DIR", *run_dir, "The run directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   command->add_flag("--json", *json, "Print result.json instead of the summary");
   const Registry* registry = context.registry;
   std::vector<std::string> argv = context.argv;
   context.actions["resume"] = [run_dir, json, registry, argv] {
     RunOutcome outcome = resume_run(*registry, *run_dir, argv);
-    if (*json) print_json(outcome.result);
-    else std::cout << summarize_result(outcome.result) << "run directory    " << outcome.run_dir.string() << "\n";
+    if (*json)
+      print_json(outcome.result);
+    else
+      std::cout << summarize_result(outcome.result) << "run directory    "
+                << outcome.run_dir.string() << "\n";
     return outcome.exit_code;
   };
 }

@@ -20,26 +20,35 @@ void add_run_command(CLI::App& app, Context& context) {
   };
   auto o = std::make_shared<Options>();
   command->add_option("ENV", o->environment, "Environment id (see `rebench list`)")->required();
-  auto* agent = command->add_option("--agent", o->agent,
-                                    "noop | reference | replay:RUN_DIR | cmd:COMMAND");
+  auto* agent =
+      command->add_option("--agent", o->agent, "noop | reference | replay:RUN_DIR | cmd:COMMAND");
   auto* human = command->add_flag("--human", o->human, "An interactive shell for a human");
   agent->excludes(human);
   human->excludes(agent);
-  command->add_option("--time-limit", o->time_limit, "Budget, e.g. 30m, 8h (default: the environment's)");
+  command->add_option("--time-limit", o->time_limit,
+                      "Budget, e.g. 30m, 8h (default: the environment's)");
   command->add_option("--profile", o->profile, "Hardware profile: h100 | cpu (default: detected)");
-  command->add_option("--gpus", o->gpus, "GPUs to pin: auto or a list like 0,1")->capture_default_str();
+  command->add_option("--gpus", o->gpus, "GPUs to pin: auto or a list like 0,1")
+      ->capture_default_str();
   command->add_option("--network", o->network, "Agent network: on | none")
-      ->check(CLI::IsMember({"on", "none"}))->capture_default_str();
+      ->check(CLI::IsMember({"on", "none"}))
+      ->capture_default_str();
   command->add_option("--runs-dir", o->runs_dir, "Where run directories go")->capture_default_str();
-  command->add_option("--seed", o->seed, "Seed passed to the agent as REBENCH_SEED and recorded (default: random); scoring inputs always come from a CSPRNG");
+  command->add_option("--seed", o->seed,
+                      "Seed passed to the agent as REBENCH_SEED and recorded (default: random); "
+                      "scoring inputs always come from a CSPRNG");
   command->add_option("--sandbox", o->sandbox, "bubblewrap | none (none is UNPROTECTED)")
-      ->check(CLI::IsMember({"bubblewrap", "none"}))->capture_default_str();
+      ->check(CLI::IsMember({"bubblewrap", "none"}))
+      ->capture_default_str();
   command->add_option("--agent-dir", o->agent_dir, "Folder bound read-only at /opt/agent");
-  command->add_option("--pass-env", o->pass_env, "Environment variable passed to the agent (repeatable)");
+  command->add_option("--pass-env", o->pass_env,
+                      "Environment variable passed to the agent (repeatable)");
   command->add_flag("--exclude-score-time", o->exclude_score_time,
                     "Do not charge time spent in score calls to the budget");
-  command->add_option("--score-timeout", o->score_timeout, "Limit of one score call (default: the environment's)");
-  command->add_option("--anchors", o->anchors, "Anchor table for normalisation (default: configs/anchors.json)");
+  command->add_option("--score-timeout", o->score_timeout,
+                      "Limit of one score call (default: the environment's)");
+  command->add_option("--anchors", o->anchors,
+                      "Anchor table for normalisation (default: configs/anchors.json)");
   command->add_flag("--json", o->json, "Print result.json instead of the summary");
   const Registry* registry = context.registry;
   std::vector<std::string> argv = context.argv;
@@ -47,8 +56,10 @@ void add_run_command(CLI::App& app, Context& context) {
     if (o->agent.empty() && !o->human) throw UsageError("run: give --agent SPEC or --human");
     RunOptions options;
     options.environment_id = o->environment;
-    if (o->human) options.agent.kind = AgentSpec::Kind::kHuman;
-    else options.agent = parse_agent_spec(o->agent);
+    if (o->human)
+      options.agent.kind = AgentSpec::Kind::kHuman;
+    else
+      options.agent = parse_agent_spec(o->agent);
     if (!o->time_limit.empty()) options.time_limit_s = parse_duration(o->time_limit);
     if (!o->score_timeout.empty()) options.score_timeout_s = parse_duration(o->score_timeout);
     options.profile = o->profile;
@@ -63,8 +74,11 @@ void add_run_command(CLI::App& app, Context& context) {
     options.anchors_file = o->anchors;
     options.argv = argv;
     RunOutcome outcome = run_environment(*registry, options);
-    if (o->json) print_json(outcome.result);
-    else std::cout << summarize_result(outcome.result) << "run directory    " << outcome.run_dir.string() << "\n";
+    if (o->json)
+      print_json(outcome.result);
+    else
+      std::cout << summarize_result(outcome.result) << "run directory    "
+                << outcome.run_dir.string() << "\n";
     return outcome.exit_code;
   };
 }

@@ -7,7 +7,8 @@
 namespace rebench::cli {
 
 void add_score_worker_command(CLI::App& app, Context& context) {
-  auto* command = app.add_subcommand("score-worker", "internal: score one snapshot (started by the harness)");
+  auto* command =
+      app.add_subcommand("score-worker", "internal: score one snapshot (started by the harness)");
   command->group("");  // hidden from --help: users never call it
   struct Options {
     std::string environment, profile_file, solution, scratch, private_dir, result;

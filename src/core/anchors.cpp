@@ -23,7 +23,9 @@ Anchor read_anchor(const ConfigReader& reader) {
 }  // namespace
 
 Json to_json(const Anchor& anchor) {
-  Json json = {{"raw", anchor.raw}, {"hardware", anchor.hardware}, {"date", anchor.date},
+  Json json = {{"raw", anchor.raw},
+               {"hardware", anchor.hardware},
+               {"date", anchor.date},
                {"commit", anchor.commit}};
   if (!anchor.note.empty()) json["note"] = anchor.note;
   return json;

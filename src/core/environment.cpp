@@ -40,18 +40,24 @@ ScoreResult ScoreResult::invalid(std::string message, Json details) {
 Json ScoreResult::to_json() const {
   Json metrics_json = Json::array();
   for (const Metric& m : metrics)
-    metrics_json.push_back({{"name", m.name}, {"value", number_or_null(m.value)}, {"unit", m.unit}});
-  return {{"valid", valid},     {"metrics", metrics_json}, {"raw", number_or_null(raw)},
-          {"score", number_or_null(score)}, {"message", message}, {"details", details},
-          {"device", device},   {"duration_s", duration_s}};
+    metrics_json.push_back(
+        {{"name", m.name}, {"value", number_or_null(m.value)}, {"unit", m.unit}});
+  return {{"valid", valid},
+          {"metrics", metrics_json},
+          {"raw", number_or_null(raw)},
+          {"score", number_or_null(score)},
+          {"message", message},
+          {"details", details},
+          {"device", device},
+          {"duration_s", duration_s}};
 }
 
 ScoreResult ScoreResult::from_json(const Json& json) {
   ScoreResult result;
   result.valid = json.at("valid").get<bool>();
   for (const Json& m : json.at("metrics"))
-    result.metrics.push_back(
-        {m.at("name").get<std::string>(), number_or_nan(m.at("value")), m.at("unit").get<std::string>()});
+    result.metrics.push_back({m.at("name").get<std::string>(), number_or_nan(m.at("value")),
+                              m.at("unit").get<std::string>()});
   result.raw = number_or_nan(json.at("raw"));
   result.score = number_or_nan(json.at("score"));
   result.message = json.at("message").get<std::string>();

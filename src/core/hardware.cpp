@@ -51,7 +51,8 @@ double memory_gib() {
 
 std::vector<GpuInfo> visible_gpus() {
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
-  if (visible != nullptr && (std::string(visible).empty() || std::string(visible) == "-1")) return {};
+  if (visible != nullptr && (std::string(visible).empty() || std::string(visible) == "-1"))
+    return {};
   if (::access("/dev/nvidiactl", F_OK) != 0) return {};
   std::string out = run_command(
       "nvidia-smi --query-gpu=index,name,uuid,memory.total,driver_version "
@@ -96,8 +97,11 @@ Json describe_hardware() {
   ::gethostname(host, sizeof host - 1);
   Json gpus = Json::array();
   for (const GpuInfo& gpu : visible_gpus())
-    gpus.push_back({{"index", gpu.index}, {"name", gpu.name}, {"uuid", gpu.uuid},
-                    {"memory_gib", gpu.memory_gib}, {"driver", gpu.driver}});
+    gpus.push_back({{"index", gpu.index},
+                    {"name", gpu.name},
+                    {"uuid", gpu.uuid},
+                    {"memory_gib", gpu.memory_gib},
+                    {"driver", gpu.driver}});
   return {{"host", host},
           {"kernel", std::string(uts.sysname) + " " + uts.release},
           {"cpu", cpu_model()},

@@ -16,7 +16,9 @@ namespace rebench {
 
 Json read_json_file(const std::filesystem::path& path) {
   std::ifstream in(path);
-  if (!in) throw ConfigError(path.string(), "(file)", "cannot be opened: " + std::string(std::strerror(errno)));
+  if (!in)
+    throw ConfigError(path.string(), "(file)",
+                      "cannot be opened: " + std::string(std::strerror(errno)));
   std::stringstream buffer;
   buffer << in.rdbuf();
   try {
@@ -57,7 +59,8 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& tex
   if (fd < 0) throw Error("cannot create " + temp.string() + ": " + std::strerror(errno));
   try {
     write_all(fd, text, temp);
-    if (::fsync(fd) != 0) throw Error("cannot fsync " + temp.string() + ": " + std::strerror(errno));
+    if (::fsync(fd) != 0)
+      throw Error("cannot fsync " + temp.string() + ": " + std::strerror(errno));
   } catch (...) {
     ::close(fd);
     ::unlink(temp.c_str());
@@ -79,7 +82,8 @@ void write_json_atomic(const std::filesystem::path& path, const Json& value) {
 
 ConfigReader::ConfigReader(std::string file, const Json& object, std::string where)
     : file_(std::move(file)), object_(object), where_(std::move(where)) {
-  if (!object_.is_object()) throw ConfigError(file_, where_.empty() ? "/" : where_, "expected an object");
+  if (!object_.is_object())
+    throw ConfigError(file_, where_.empty() ? "/" : where_, "expected an object");
 }
 
 void ConfigReader::fail(const std::string& key, const std::string& expected) const {

@@ -18,7 +18,7 @@ namespace rebench {
 void setup_logging(int verbosity) {
   auto logger = spdlog::stderr_color_mt("rebench");
   logger->set_pattern("%^[%H:%M:%S %l]%$ %v");
-  logger->set_level(verbosity > 0    ? spdlog::level::debug
+  logger->set_level(verbosity > 0   ? spdlog::level::debug
                     : verbosity < 0 ? spdlog::level::warn
                                     : spdlog::level::info);
   logger->flush_on(spdlog::level::info);

@@ -31,7 +31,8 @@ std::optional<std::size_t> select_final_entry(const std::vector<ScoreEntry>& ent
     const double best = entries[*chosen].score;
     const double candidate = entries[i].score;
     // Strictly better only: among ties the earliest entry stays.
-    const bool better = direction == Direction::kLowerIsBetter ? candidate < best : candidate > best;
+    const bool better =
+        direction == Direction::kLowerIsBetter ? candidate < best : candidate > best;
     if (better) chosen = i;
   }
   return chosen;
@@ -62,13 +63,11 @@ FinalScore final_score(const std::vector<ScoreEntry>& entries, Selection selecti
 
 Json FinalScore::to_json() const {
   auto number = [](double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); };
-  return {{"valid", valid},
-          {"entry_index", entry_index ? Json(*entry_index) : Json(nullptr)},
-          {"raw", number(raw)},
-          {"score", number(score)},
-          {"normalized", normalized},
-          {"normalized_clipped", normalized_clipped},
-          {"reason", reason}};
+  return {
+      {"valid", valid},           {"entry_index", entry_index ? Json(*entry_index) : Json(nullptr)},
+      {"raw", number(raw)},       {"score", number(score)},
+      {"normalized", normalized}, {"normalized_clipped", normalized_clipped},
+      {"reason", reason}};
 }
 
 }  // namespace rebench

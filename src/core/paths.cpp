@@ -16,7 +16,8 @@ namespace rebench {
 namespace {
 std::filesystem::path from_env(const char* name) {
   const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? std::filesystem::path(value) : std::filesystem::path();
+  return value != nullptr && *value != '\0' ? std::filesystem::path(value)
+                                            : std::filesystem::path();
 }
 }  // namespace
 

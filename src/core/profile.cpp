@@ -49,7 +49,8 @@ Profile resolve_profile(const std::filesystem::path& profiles_dir, const std::st
   std::filesystem::path file = profiles_dir / (name + ".json");
   if (!std::filesystem::exists(file)) {
     std::string known;
-    for (const std::string& p : available_profiles(profiles_dir)) known += (known.empty() ? "" : ", ") + p;
+    for (const std::string& p : available_profiles(profiles_dir))
+      known += (known.empty() ? "" : ", ") + p;
     throw UsageError("unknown profile '" + name + "' (available: " + known + ")");
   }
   return Profile::load(file);

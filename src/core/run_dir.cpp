@@ -34,8 +34,8 @@ int take_lock(const std::filesystem::path& root) {
   // flock is released by the kernel when the holder dies, so a crashed run never stays locked.
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
-    throw Error("run directory " + root.string() +
-                " is in use by another rebench process (lock " + lock.string() + ")");
+    throw Error("run directory " + root.string() + " is in use by another rebench process (lock " +
+                lock.string() + ")");
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) == 0) (void)!::write(fd, pid.data(), pid.size());

@@ -37,10 +37,14 @@ std::pair<int, int> parse_version(const std::string& text, const std::filesystem
 
 std::string to_string(EntryKind kind) {
   switch (kind) {
-    case EntryKind::kBaseline: return "baseline";
-    case EntryKind::kAgent: return "agent";
-    case EntryKind::kFinal: return "final";
-    case EntryKind::kReplay: return "replay";
+    case EntryKind::kBaseline:
+      return "baseline";
+    case EntryKind::kAgent:
+      return "agent";
+    case EntryKind::kFinal:
+      return "final";
+    case EntryKind::kReplay:
+      return "replay";
   }
   return "agent";
 }
@@ -56,7 +60,8 @@ EntryKind entry_kind_from_string(const std::string& text) {
 Json ScoreEntry::to_json() const {
   Json metrics_json = Json::array();
   for (const Metric& m : metrics)
-    metrics_json.push_back({{"name", m.name}, {"value", number_or_null(m.value)}, {"unit", m.unit}});
+    metrics_json.push_back(
+        {{"name", m.name}, {"value", number_or_null(m.value)}, {"unit", m.unit}});
   return {{"index", index},
           {"kind", rebench::to_string(kind)},
           {"timestamp", timestamp},
@@ -180,7 +185,8 @@ void write_line(int fd, const std::string& line, const std::filesystem::path& pa
   while (done < line.size()) {
     ssize_t n = ::write(fd, line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error("cannot append to score log " + path.string() + ": " + std::strerror(errno));
+    if (n < 0)
+      throw Error("cannot append to score log " + path.string() + ": " + std::strerror(errno));
     done += static_cast<std::size_t>(n);
   }
   if (::fsync(fd) != 0)

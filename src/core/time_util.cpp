@@ -33,7 +33,8 @@ double monotonic_seconds() {
 
 double parse_duration(const std::string& text) {
   static const std::regex kPlain(R"(\s*(\d+(?:\.\d+)?)\s*)");
-  static const std::regex kParts(R"(\s*(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?\s*)");
+  static const std::regex kParts(
+      R"(\s*(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?\s*)");
   std::smatch match;
   if (std::regex_match(text, match, kPlain)) return std::stod(match[1]);
   if (!text.empty() && std::regex_match(text, match, kParts) &&

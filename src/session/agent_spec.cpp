@@ -7,11 +7,16 @@ namespace rebench {
 
 std::string AgentSpec::describe() const {
   switch (kind) {
-    case Kind::kNoop: return "noop";
-    case Kind::kReference: return "reference";
-    case Kind::kReplay: return "replay:" + replay_dir.string();
-    case Kind::kCommand: return "cmd:" + command;
-    case Kind::kHuman: return "human";
+    case Kind::kNoop:
+      return "noop";
+    case Kind::kReference:
+      return "reference";
+    case Kind::kReplay:
+      return "replay:" + replay_dir.string();
+    case Kind::kCommand:
+      return "cmd:" + command;
+    case Kind::kHuman:
+      return "human";
   }
   return "?";
 }

@@ -77,11 +77,13 @@ GpuLease lease_gpus_for(const Environment& environment, const Profile& profile,
   std::vector<int> available;
   for (const GpuInfo& gpu : visible_gpus()) available.push_back(gpu.index);
   if (available.empty())
-    throw UsageError("profile " + profile.name() + " needs a CUDA GPU and none is visible (use --profile cpu)");
+    throw UsageError("profile " + profile.name() +
+                     " needs a CUDA GPU and none is visible (use --profile cpu)");
   return GpuLease::acquire(request, count, available, default_gpu_lock_dir());
 }
 
-GpuLease::GpuLease(GpuLease&& other) noexcept : gpus_(std::move(other.gpus_)), fds_(std::move(other.fds_)) {
+GpuLease::GpuLease(GpuLease&& other) noexcept
+    : gpus_(std::move(other.gpus_)), fds_(std::move(other.fds_)) {
   other.fds_.clear();
 }
 

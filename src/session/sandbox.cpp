@@ -12,8 +12,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -51,7 +51,8 @@ void add_system_binds(std::vector<std::string>& argv) {
 }
 
 /// Creates a cgroup (v2, else v1 memory+pids) holding the limits; returns the folders to join.
-std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits& limits, Json& record) {
+std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits& limits,
+                                   Json& record) {
   std::vector<fs::path> made;
   if (::geteuid() != 0 || (limits.memory_gb <= 0 && limits.max_processes <= 0)) return made;
   const long long memory_bytes = static_cast<long long>(limits.memory_gb * (1ull << 30));
@@ -69,7 +70,8 @@ std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits&
     if (fs::create_directory(group, ec) && !ec) {
       bool ok = true;
       if (limits.memory_gb > 0) ok &= write(group / "memory.max", std::to_string(memory_bytes));
-      if (limits.max_processes > 0) ok &= write(group / "pids.max", std::to_string(limits.max_processes));
+      if (limits.max_processes > 0)
+        ok &= write(group / "pids.max", std::to_string(limits.max_processes));
       if (ok) {
         record["memory"] = record["processes"] = "cgroup v2";
         made.push_back(group);
@@ -103,24 +105,28 @@ std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits&
 
 std::vector<std::string> bwrap_argv(const SandboxSpec& spec, bool drop, int status_fd,
                                     bool interactive, bool nproc_by_user_limit) {
-  std::vector<std::string> argv = {"bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
-                                   "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"};
+  std::vector<std::string> argv = {
+      "bwrap",         "--die-with-parent",    "--unshare-pid", "--unshare-ipc",
+      "--unshare-uts", "--unshare-cgroup-try", "--hostname",    "sandbox"};
   if (::geteuid() != 0) {
     argv.push_back("--unshare-user");  // unprivileged: a user namespace maps us to ourselves
   } else if (drop) {
     // Privileged bwrap (it can bind anything root can read) keeps only what setpriv needs to
     // drop to the sandbox user before the command starts; that user has no capabilities.
-    argv.insert(argv.end(), {"--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"});
+    argv.insert(argv.end(),
+                {"--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"});
   }
   if (!spec.network) argv.push_back("--unshare-net");
   add_system_binds(argv);
   // Scratch space the sandbox user can write (sticky like on a normal system).
-  argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
-                           "--tmpfs", "/run", "--tmpfs", "/home", "--tmpfs", "/var", "--perms", "1777",
-                           "--dir", "/var/tmp", "--tmpfs", "/opt"});
+  argv.insert(argv.end(),
+              {"--proc",  "/proc",   "--dev", "/dev",     "--perms", "1777",    "--tmpfs",
+               "/tmp",    "--tmpfs", "/run",  "--tmpfs",  "/home",   "--tmpfs", "/var",
+               "--perms", "1777",    "--dir", "/var/tmp", "--tmpfs", "/opt"});
   if (!spec.gpus.empty()) {
     argv.insert(argv.end(), {"--ro-bind", "/sys", "/sys"});
-    for (const char* node : {"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset"})
+    for (const char* node :
+         {"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset"})
       if (fs::exists(node)) argv.insert(argv.end(), {"--dev-bind", node, node});
     for (int gpu : spec.gpus) {
       std::string node = "/dev/nvidia" + std::to_string(gpu);
@@ -136,8 +142,10 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec, bool drop, int stat
   for (const std::string& parent : parents)  // std::set orders "/a" before "/a/b"
     argv.insert(argv.end(), {"--perms", "0755", "--dir", parent});
   for (const Bind& bind : spec.binds)
-    argv.insert(argv.end(), {bind.writable ? "--bind" : "--ro-bind", bind.source.string(), bind.target.string()});
-  argv.insert(argv.end(), {"--chdir", spec.workdir.string(), "--json-status-fd", std::to_string(status_fd)});
+    argv.insert(argv.end(), {bind.writable ? "--bind" : "--ro-bind", bind.source.string(),
+                             bind.target.string()});
+  argv.insert(argv.end(),
+              {"--chdir", spec.workdir.string(), "--json-status-fd", std::to_string(status_fd)});
   // Humans keep their terminal; agents get a new session so they cannot inject keystrokes
   // (TIOCSTI) into the harness's terminal.
   if (!interactive) argv.push_back("--new-session");
@@ -145,7 +153,8 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec, bool drop, int stat
   if (drop) {
     // Only without a pids cgroup: a per-user limit is shared by every sandbox of this user.
     if (nproc_by_user_limit)
-      argv.insert(argv.end(), {"/usr/bin/prlimit", "--nproc=" + std::to_string(spec.limits.max_processes), "--"});
+      argv.insert(argv.end(), {"/usr/bin/prlimit",
+                               "--nproc=" + std::to_string(spec.limits.max_processes), "--"});
     const std::string id = std::to_string(kSandboxUid);
     argv.insert(argv.end(), {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups",
                              "--inh-caps=-all", "--bounding-set=-all", "--"});
@@ -157,8 +166,9 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec, bool drop, int stat
 }  // namespace
 
 std::string bubblewrap_problem() {
-  ProcessResult probe = run_process({"bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc",
-                                     "--dev", "/dev", "--", "/bin/true"}, 20);
+  ProcessResult probe = run_process({"bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--proc",
+                                     "/proc", "--dev", "/dev", "--", "/bin/true"},
+                                    20);
   if (probe.ok()) return "";
   std::string why = probe.output.empty() ? probe.describe() : probe.output;
   while (!why.empty() && why.back() == '\n') why.pop_back();
@@ -176,7 +186,8 @@ void give_to_sandbox_user(const fs::path& path) {
   own(path);
   std::error_code ec;
   if (fs::is_directory(path))
-    for (auto it = fs::recursive_directory_iterator(path, ec); it != fs::recursive_directory_iterator(); it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(path, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec))
       own(it->path());
 }
 
@@ -186,11 +197,13 @@ SandboxedProcess SandboxedProcess::start(const SandboxSpec& spec, const StdioPla
   process.mode_ = spec.mode;
   const bool bubblewrap = spec.mode == SandboxMode::kBubblewrap;
   const bool drop = bubblewrap && spec.drop_root && ::geteuid() == 0;
-  process.limits_record_ = {{"memory", "none"}, {"processes", "none"}, {"file_size", "none"},
+  process.limits_record_ = {{"memory", "none"},
+                            {"processes", "none"},
+                            {"file_size", "none"},
                             {"uid", drop ? int(kSandboxUid) : int(::geteuid())}};
-  std::string group_name = spec.cgroup_name.empty()
-                               ? "rebench-" + std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr))
-                               : spec.cgroup_name;
+  std::string group_name = spec.cgroup_name.empty() ? "rebench-" + std::to_string(::getpid()) +
+                                                          "-" + std::to_string(::time(nullptr))
+                                                    : spec.cgroup_name;
   process.cgroups_ = make_cgroups(group_name, spec.limits, process.limits_record_);
   if (spec.limits.max_file_gb > 0) process.limits_record_["file_size"] = "rlimit";
   const bool nproc_rlimit = spec.limits.max_processes > 0 && ::geteuid() != 0 &&
@@ -198,14 +211,16 @@ SandboxedProcess SandboxedProcess::start(const SandboxSpec& spec, const StdioPla
   if (drop && spec.limits.max_processes > 0 && process.limits_record_["processes"] == "none")
     process.limits_record_["processes"] = "rlimit (sandbox user)";
   if (nproc_rlimit) process.limits_record_["processes"] = "rlimit (per user)";
-  const bool as_rlimit = spec.limits.memory_gb > 0 && spec.gpus.empty() &&
-                         process.limits_record_["memory"] == "none";
+  const bool as_rlimit =
+      spec.limits.memory_gb > 0 && spec.gpus.empty() && process.limits_record_["memory"] == "none";
   if (as_rlimit) process.limits_record_["memory"] = "rlimit (address space)";
 
   int status_pipe[2] = {-1, -1};
   if (bubblewrap && ::pipe2(status_pipe, O_CLOEXEC) != 0) throw Error("pipe failed");
-  std::vector<std::string> argv = bubblewrap ? bwrap_argv(spec, drop, status_pipe[1], !stdio.stdin_null,
-                                           process.limits_record_["processes"] == "rlimit (sandbox user)") : spec.command;
+  std::vector<std::string> argv =
+      bubblewrap ? bwrap_argv(spec, drop, status_pipe[1], !stdio.stdin_null,
+                              process.limits_record_["processes"] == "rlimit (sandbox user)")
+                 : spec.command;
   std::vector<char*> args;
   for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
@@ -306,9 +321,13 @@ SandboxedProcess SandboxedProcess::start(const SandboxSpec& spec, const StdioPla
 }
 
 SandboxedProcess::SandboxedProcess(SandboxedProcess&& other) noexcept
-    : pid_(other.pid_), namespace_init_(other.namespace_init_), mode_(other.mode_),
-      status_(other.status_), cgroups_(std::move(other.cgroups_)),
-      limits_record_(std::move(other.limits_record_)), status_fd_(other.status_fd_) {
+    : pid_(other.pid_),
+      namespace_init_(other.namespace_init_),
+      mode_(other.mode_),
+      status_(other.status_),
+      cgroups_(std::move(other.cgroups_)),
+      limits_record_(std::move(other.limits_record_)),
+      status_fd_(other.status_fd_) {
   other.pid_ = -1;
   other.status_fd_ = -1;
   other.cgroups_.clear();
@@ -355,7 +374,8 @@ void SandboxedProcess::signal_all(int signal) {
           targets.push_back(static_cast<pid_t>(std::stol(name)));
       }
     }
-    if (signal == SIGKILL && namespace_init_ > 0) targets.push_back(namespace_init_);  // ends the namespace
+    if (signal == SIGKILL && namespace_init_ > 0)
+      targets.push_back(namespace_init_);  // ends the namespace
   } else {
     // No namespace: the descendant tree (the harness is a child subreaper, so orphans stay ours).
     std::vector<pid_t> frontier = {pid_};

@@ -29,7 +29,8 @@ ScoreDoor::ScoreDoor(Handlers handlers) : handlers_(std::move(handlers)) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
-  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+  if (listen_fd_ < 0 ||
+      ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       ::listen(listen_fd_, 64) != 0)
     throw Error(std::string("cannot serve the score door: ") + std::strerror(errno));
   // Only the sandbox user may connect (or anyone, when the sandbox runs as this user).

@@ -100,7 +100,9 @@ std::filesystem::path& worker_executable_override() {
 }
 }  // namespace
 
-void set_worker_executable(const fs::path& executable) { worker_executable_override() = executable; }
+void set_worker_executable(const fs::path& executable) {
+  worker_executable_override() = executable;
+}
 
 fs::path worker_executable() {
   return worker_executable_override().empty() ? self_executable() : worker_executable_override();
@@ -128,13 +130,20 @@ ScoreResult score_in_worker(const ScoringCall& call) {
     return sandboxed ? fs::path(sandbox_path) : host;
   };
   std::vector<std::string> command = {
-      sandboxed ? kWorkerBinary : worker_executable().string(), "score-worker",
-      "--env", env.info().id,
-      "--profile-file", (inside(call.call_dir, "/rebench/call") / profile_file).string(),
-      "--solution", inside(call.snapshot, "/rebench/solution").string(),
-      "--scratch", inside(call.scratch, "/rebench/scratch").string(),
-      "--seed", std::to_string(call.seed),
-      "--result", (inside(call.call_dir, "/rebench/call") / "result.json").string()};
+      sandboxed ? kWorkerBinary : worker_executable().string(),
+      "score-worker",
+      "--env",
+      env.info().id,
+      "--profile-file",
+      (inside(call.call_dir, "/rebench/call") / profile_file).string(),
+      "--solution",
+      inside(call.snapshot, "/rebench/solution").string(),
+      "--scratch",
+      inside(call.scratch, "/rebench/scratch").string(),
+      "--seed",
+      std::to_string(call.seed),
+      "--result",
+      (inside(call.call_dir, "/rebench/call") / "result.json").string()};
   SandboxSpec spec;
   spec.mode = call.mode;
   spec.network = false;
@@ -146,17 +155,23 @@ ScoreResult score_in_worker(const ScoringCall& call) {
                 {call.call_dir, "/rebench/call", true}};
   if (env.info().scorer_reads_private) {
     spec.binds.push_back({call.private_dir, "/rebench/private", false});
-    command.insert(command.end(), {"--private", inside(call.private_dir, "/rebench/private").string()});
+    command.insert(command.end(),
+                   {"--private", inside(call.private_dir, "/rebench/private").string()});
   }
   for (const fs::path& folder : toolchain_folders()) spec.binds.push_back({folder, folder, false});
   spec.command = command;
   std::string path_var = "PATH=/usr/local/cuda/bin:/usr/local/bin:/usr/bin:/bin";
   if (!build_config().cuda_compiler.empty())
-    path_var = "PATH=" + fs::path(build_config().cuda_compiler).parent_path().string() + ":/usr/local/bin:/usr/bin:/bin";
+    path_var = "PATH=" + fs::path(build_config().cuda_compiler).parent_path().string() +
+               ":/usr/local/bin:/usr/bin:/bin";
   // Inside the sandbox the worker has no view of the repository; unsandboxed it must find it.
-  spec.environment = {path_var, "HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8",
-                      "REBENCH_CACHE=/tmp/cache",
-                      "REBENCH_ROOT=" + (sandboxed ? std::string("/nonexistent") : data_root().string())};
+  spec.environment = {
+      path_var,
+      "HOME=/tmp",
+      "TMPDIR=/tmp",
+      "LANG=C.UTF-8",
+      "REBENCH_CACHE=/tmp/cache",
+      "REBENCH_ROOT=" + (sandboxed ? std::string("/nonexistent") : data_root().string())};
   if (!call.gpus.empty()) {
     std::string ids;
     for (const GpuInfo& gpu : visible_gpus())
@@ -189,8 +204,9 @@ ScoreResult score_in_worker(const ScoringCall& call) {
   Json failure_details = {{"phase", phase}, {"worker_output_tail", output_tail}};
 
   if (timed_out) {
-    result = ScoreResult::invalid(fmt::format("timed out after {:.0f} s{} (the scoring time limit)",
-                                              call.timeout_s, where), failure_details);
+    result = ScoreResult::invalid(
+        fmt::format("timed out after {:.0f} s{} (the scoring time limit)", call.timeout_s, where),
+        failure_details);
     result.details["timeout"] = true;
   } else if (*status != 0 || !fs::exists(call.call_dir / "result.json")) {
     std::string reason;
@@ -204,7 +220,8 @@ ScoreResult score_in_worker(const ScoringCall& call) {
       reason = fmt::format("the scoring worker failed (exit code {}){}", *status, where);
     }
     if (!output_tail.empty()) {
-      std::string last = output_tail.substr(output_tail.size() > 400 ? output_tail.size() - 400 : 0);
+      std::string last =
+          output_tail.substr(output_tail.size() > 400 ? output_tail.size() - 400 : 0);
       reason += "; last output: " + last;
     }
     result = ScoreResult::invalid(reason, failure_details);
@@ -212,7 +229,8 @@ ScoreResult score_in_worker(const ScoringCall& call) {
     try {
       result = ScoreResult::from_json(read_json_file(call.call_dir / "result.json"));
     } catch (const std::exception& e) {
-      result = ScoreResult::invalid(std::string("the scoring worker's result is unreadable: ") + e.what());
+      result = ScoreResult::invalid(std::string("the scoring worker's result is unreadable: ") +
+                                    e.what());
     }
     ScoreRequest request{call.snapshot, call.private_dir, call.scratch, call.profile, call.seed};
     env.verify(request, result);

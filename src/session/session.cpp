@@ -57,7 +57,7 @@ class SignalScope {
   }
 
  private:
-  struct sigaction previous_[32] {};
+  struct sigaction previous_[32]{};
 };
 
 std::string iso_in(double seconds_from_now) {
@@ -96,14 +96,17 @@ RunOptions options_from_json(const Json& j) {
   RunOptions o;
   o.environment_id = j.at("environment").get<std::string>();
   const std::string agent = j.at("agent").get<std::string>();
-  if (agent == "human") o.agent.kind = AgentSpec::Kind::kHuman;
-  else o.agent = parse_agent_spec(agent);
+  if (agent == "human")
+    o.agent.kind = AgentSpec::Kind::kHuman;
+  else
+    o.agent = parse_agent_spec(agent);
   o.time_limit_s = j.at("time_limit_s").get<double>();
   o.profile = j.at("profile").get<std::string>();
   o.gpus = j.at("gpus_request").get<std::string>();
   o.network = j.at("network").get<bool>();
   if (!j.at("seed").is_null()) o.seed = j.at("seed").get<std::uint64_t>();
-  o.sandbox = j.at("sandbox").get<std::string>() == "none" ? SandboxMode::kNone : SandboxMode::kBubblewrap;
+  o.sandbox =
+      j.at("sandbox").get<std::string>() == "none" ? SandboxMode::kNone : SandboxMode::kBubblewrap;
   o.agent_dir = j.at("agent_dir").get<std::string>();
   o.pass_env = j.at("pass_env").get<std::vector<std::string>>();
   o.count_score_time = j.at("count_score_time").get<bool>();
@@ -115,14 +118,21 @@ RunOptions options_from_json(const Json& j) {
 
 /// What the agent may see of an entry: no score where the environment hides scores.
 Json agent_view(const ScoreEntry& entry, ScoreVisibility visibility) {
-  Json view = {{"index", entry.index}, {"kind", to_string(entry.kind)}, {"timestamp", entry.timestamp},
-               {"elapsed_s", entry.elapsed_s}, {"valid", entry.valid}, {"message", entry.message},
-               {"scorer_duration_s", entry.scorer_duration_s}, {"snapshot_id", entry.snapshot_id}};
+  Json view = {{"index", entry.index},
+               {"kind", to_string(entry.kind)},
+               {"timestamp", entry.timestamp},
+               {"elapsed_s", entry.elapsed_s},
+               {"valid", entry.valid},
+               {"message", entry.message},
+               {"scorer_duration_s", entry.scorer_duration_s},
+               {"snapshot_id", entry.snapshot_id}};
   if (visibility == ScoreVisibility::kVisible) {
     view["score"] = std::isfinite(entry.score) ? Json(entry.score) : Json(nullptr);
     Json metrics = Json::array();
     for (const Metric& m : entry.metrics)
-      metrics.push_back({{"name", m.name}, {"value", std::isfinite(m.value) ? Json(m.value) : Json(nullptr)}, {"unit", m.unit}});
+      metrics.push_back({{"name", m.name},
+                         {"value", std::isfinite(m.value) ? Json(m.value) : Json(nullptr)},
+                         {"unit", m.unit}});
     view["metrics"] = metrics;
     view["details"] = entry.details;
   }
@@ -133,10 +143,15 @@ class Session {
  public:
   Session(const Environment& env, Profile profile, RunOptions options, RunDir run, GpuLease lease,
           double used_before)
-      : env_(env), profile_(std::move(profile)), options_(std::move(options)), run_(std::move(run)),
-        lease_(std::move(lease)), used_before_(used_before) {
+      : env_(env),
+        profile_(std::move(profile)),
+        options_(std::move(options)),
+        run_(std::move(run)),
+        lease_(std::move(lease)),
+        used_before_(used_before) {
     limit_s_ = options_.time_limit_s > 0 ? options_.time_limit_s : env_.info().default_time_limit_s;
-    score_timeout_s_ = options_.score_timeout_s > 0 ? options_.score_timeout_s : env_.info().score_timeout_s;
+    score_timeout_s_ =
+        options_.score_timeout_s > 0 ? options_.score_timeout_s : env_.info().score_timeout_s;
     fs::create_directories(run_.root() / "scoring");
   }
 
@@ -145,8 +160,8 @@ class Session {
     // Orphans of the agent re-parent to us (so --sandbox none can still find and kill them).
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (fresh) {
-      log_.emplace(ScoreLogWriter::create(run_.score_log(),
-                                    {run_.id(), env_.info().id, env_.info().version, utc_timestamp()}));
+      log_.emplace(ScoreLogWriter::create(
+          run_.score_log(), {run_.id(), env_.info().id, env_.info().version, utc_timestamp()}));
     } else {
       log_.emplace(ScoreLogWriter::open(run_.score_log()));
       entries_ = read_score_log(run_.score_log()).entries;
@@ -156,7 +171,8 @@ class Session {
     if (!have_baseline) {
       Progress progress("baseline score of the starting solution");
       ScoreEntry baseline = score_now(EntryKind::kBaseline);
-      progress.finish(baseline.valid ? fmt::format("{:.4f}", baseline.score) : "INVALID: " + baseline.message);
+      progress.finish(baseline.valid ? fmt::format("{:.4f}", baseline.score)
+                                     : "INVALID: " + baseline.message);
     }
 
     std::string ended_by = run_agent();
@@ -165,14 +181,17 @@ class Session {
     if (!interrupted) {
       Progress progress("final score");
       ScoreEntry final_entry = score_now(EntryKind::kFinal);
-      progress.finish(final_entry.valid ? fmt::format("{:.4f}", final_entry.score) : "INVALID: " + final_entry.message);
+      progress.finish(final_entry.valid ? fmt::format("{:.4f}", final_entry.score)
+                                        : "INVALID: " + final_entry.message);
     }
     write_state(interrupted ? "interrupted" : "completed");
     Json result = build_result(interrupted ? "interrupted" : "completed", ended_by);
     write_json_atomic(run_.result_json(), result);
     RunOutcome outcome{run_.root(), result, ExitCode::kOk};
-    if (interrupted) outcome.exit_code = ExitCode::kInterrupted;
-    else if (!result["final"]["valid"].get<bool>()) outcome.exit_code = ExitCode::kScoringFailed;
+    if (interrupted)
+      outcome.exit_code = ExitCode::kInterrupted;
+    else if (!result["final"]["valid"].get<bool>())
+      outcome.exit_code = ExitCode::kScoringFailed;
     return outcome;
   }
 
@@ -185,8 +204,10 @@ class Session {
 
   void write_state(const std::string& status) {
     std::lock_guard<std::mutex> lock(state_mutex_);
-    write_json_atomic(run_.state_json(), {{"status", status}, {"used_s", used_now()},
-                                          {"limit_s", limit_s_}, {"updated", utc_timestamp()}});
+    write_json_atomic(run_.state_json(), {{"status", status},
+                                          {"used_s", used_now()},
+                                          {"limit_s", limit_s_},
+                                          {"updated", utc_timestamp()}});
   }
 
   ScoreEntry score_now(EntryKind kind) {
@@ -196,7 +217,8 @@ class Session {
     const double elapsed = kind == EntryKind::kBaseline ? 0.0 : used_now();
     ScoreEntry entry;
     try {
-      Snapshot snapshot = take_snapshot(run_.home() / "solution", run_.snapshots(), kSnapshotCapBytes);
+      Snapshot snapshot =
+          take_snapshot(run_.home() / "solution", run_.snapshots(), kSnapshotCapBytes);
       const int index = log_->next_index();
       ScoringCall call;
       call.environment = &env_;
@@ -226,16 +248,16 @@ class Session {
     entries_.push_back(entry);
     if (!options_.count_score_time && agent_start_ > 0 && kind != EntryKind::kFinal)
       excluded_score_s_ += entry.scorer_duration_s;
-    spdlog::info("score #{} ({}): {} {}", entry.index, to_string(kind), entry.valid ? "valid" : "invalid",
-                 entry.message);
+    spdlog::info("score #{} ({}): {} {}", entry.index, to_string(kind),
+                 entry.valid ? "valid" : "invalid", entry.message);
     if (agent_start_ > 0) write_state("running");
     return entry;
   }
 
   Json door_score() {
     if (seconds_left() <= 0) return {{"ok", false}, {"error", "time is up"}};
-    ScoreEntry entry = score_now(options_.agent.kind == AgentSpec::Kind::kReplay ? EntryKind::kReplay
-                                                                                  : EntryKind::kAgent);
+    ScoreEntry entry = score_now(
+        options_.agent.kind == AgentSpec::Kind::kReplay ? EntryKind::kReplay : EntryKind::kAgent);
     return {{"ok", true}, {"entry", agent_view(entry, env_.info().visibility)}};
   }
 
@@ -248,7 +270,10 @@ class Session {
 
   Json door_time() {
     double left = seconds_left();
-    return {{"ok", true}, {"seconds_left", left}, {"deadline", iso_in(left)}, {"time_limit_s", limit_s_}};
+    return {{"ok", true},
+            {"seconds_left", left},
+            {"deadline", iso_in(left)},
+            {"time_limit_s", limit_s_}};
   }
 
   SandboxSpec agent_sandbox(const fs::path& door_folder) const {
@@ -261,17 +286,21 @@ class Session {
     const bool sandboxed = options_.sandbox == SandboxMode::kBubblewrap;
     const fs::path home = sandboxed ? fs::path("/home/agent") : run_.home();
     const fs::path tools = sandboxed ? fs::path("/opt/rebench/bin") : tools_dir();
-    const fs::path socket = sandboxed ? fs::path("/run/rebench/door.sock") : door_folder / "door.sock";
+    const fs::path socket =
+        sandboxed ? fs::path("/run/rebench/door.sock") : door_folder / "door.sock";
     spec.workdir = home;
-    spec.binds = {{run_.home(), "/home/agent", true}, {door_folder, "/run/rebench", true},
+    spec.binds = {{run_.home(), "/home/agent", true},
+                  {door_folder, "/run/rebench", true},
                   {tools_dir(), "/opt/rebench/bin", false}};
     // The toolchain the harness builds with, so agents can compile and test locally too.
-    for (const fs::path& folder : toolchain_folders()) spec.binds.push_back({folder, folder, false});
+    for (const fs::path& folder : toolchain_folders())
+      spec.binds.push_back({folder, folder, false});
     std::string path = tools.string() + ":/usr/local/cuda/bin:/usr/local/bin:/usr/bin:/bin";
     if (!options_.agent_dir.empty()) {
       spec.binds.push_back({fs::absolute(options_.agent_dir), "/opt/agent", false});
       const fs::path agent = sandboxed ? fs::path("/opt/agent") : fs::absolute(options_.agent_dir);
-      path = tools.string() + ":" + (agent / "bin").string() + ":" + agent.string() + ":/usr/local/bin:/usr/bin:/bin";
+      path = tools.string() + ":" + (agent / "bin").string() + ":" + agent.string() +
+             ":/usr/local/bin:/usr/bin:/bin";
     }
     const double left = seconds_left();
     spec.environment = {"PATH=" + path,
@@ -283,7 +312,8 @@ class Session {
                         "REBENCH_DEADLINE=" + iso_in(left),
                         fmt::format("REBENCH_TIME_LIMIT_S={:.0f}", left),
                         fmt::format("REBENCH_SEED={}", options_.seed.value_or(0))};
-    if (const char* term = std::getenv("TERM"); term != nullptr && options_.agent.kind == AgentSpec::Kind::kHuman)
+    if (const char* term = std::getenv("TERM");
+        term != nullptr && options_.agent.kind == AgentSpec::Kind::kHuman)
       spec.environment.push_back(std::string("TERM=") + term);
     for (const std::string& name : options_.pass_env)
       if (const char* value = std::getenv(name.c_str()); value != nullptr)
@@ -333,7 +363,8 @@ class Session {
         if (seconds_left() <= 0) return "deadline";
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
-      restore_snapshot(options_.agent.replay_dir / "snapshots" / e.snapshot_id, run_.home() / "solution");
+      restore_snapshot(options_.agent.replay_dir / "snapshots" / e.snapshot_id,
+                       run_.home() / "solution");
       score_now(EntryKind::kReplay);
     }
     return "agent finished";
@@ -352,8 +383,10 @@ class Session {
       spec.command = {"/bin/sh", "-c", options_.agent.command};
     }
     StdioPlan stdio;
-    if (!human) stdio = {run_.agent() / "stdout.log", run_.agent() / "stderr.log", true};
-    else stdio.stdin_null = false;
+    if (!human)
+      stdio = {run_.agent() / "stdout.log", run_.agent() / "stderr.log", true};
+    else
+      stdio.stdin_null = false;
     SandboxedProcess process = SandboxedProcess::start(spec, stdio);
     sandbox_limits_ = process.limits_record();
     std::string ended_by;
@@ -378,7 +411,8 @@ class Session {
       if (human) {
         while (warned < 3 && seconds_left() <= warnings[warned]) {
           if (limit_s_ > warnings[warned])
-            std::fprintf(stderr, "\n\033[1mrebench: %s left\033[0m\n", format_duration(seconds_left()).c_str());
+            std::fprintf(stderr, "\n\033[1mrebench: %s left\033[0m\n",
+                         format_duration(seconds_left()).c_str());
           ++warned;
         }
       }
@@ -423,7 +457,8 @@ class Session {
                        {"ended_by", ended_by},
                        {"exit_status", agent_exit_ ? Json(*agent_exit_) : Json(nullptr)}};
     // Anchors: the committed table (or --anchors) for this environment and profile.
-    fs::path anchors_file = options_.anchors_file.empty() ? configs_dir() / "anchors.json" : options_.anchors_file;
+    fs::path anchors_file =
+        options_.anchors_file.empty() ? configs_dir() / "anchors.json" : options_.anchors_file;
     std::optional<AnchorPair> anchors;
     try {
       AnchorTable table = AnchorTable::load(anchors_file);
@@ -431,13 +466,17 @@ class Session {
     } catch (const Error& e) {
       spdlog::warn("anchors unavailable: {}", e.what());
     }
-    std::optional<std::size_t> chosen = select_final_entry(entries_, info.selection, info.direction);
+    std::optional<std::size_t> chosen =
+        select_final_entry(entries_, info.selection, info.direction);
     if (anchors) {
       const double start = info.transform.apply(anchors->starting.raw);
       const double ref = info.transform.apply(anchors->reference.raw);
-      result["anchors"] = {{"file", anchors_file.string()}, {"profile", profile_.name()},
-                           {"starting_raw", anchors->starting.raw}, {"reference_raw", anchors->reference.raw},
-                           {"starting_score", start}, {"reference_score", ref},
+      result["anchors"] = {{"file", anchors_file.string()},
+                           {"profile", profile_.name()},
+                           {"starting_raw", anchors->starting.raw},
+                           {"reference_raw", anchors->reference.raw},
+                           {"starting_score", start},
+                           {"reference_score", ref},
                            {"measured_on", anchors->reference.hardware}};
       result["final"] = final_score(entries_, info.selection, info.direction, start, ref).to_json();
     } else {
@@ -454,8 +493,9 @@ class Session {
       result["final"] = f.to_json();
       result["final"]["normalized"] = nullptr;
       result["final"]["normalized_clipped"] = nullptr;
-      result["final"]["normalization_unavailable"] =
-          "no anchors for " + info.id + " on profile " + profile_.name() + " in " + anchors_file.string();
+      result["final"]["normalization_unavailable"] = "no anchors for " + info.id + " on profile " +
+                                                     profile_.name() + " in " +
+                                                     anchors_file.string();
       result["anchors"] = nullptr;
     }
     int calls = 0, invalid = 0;
@@ -468,20 +508,29 @@ class Session {
       }
       if (e.kind != EntryKind::kBaseline) score_time += e.scorer_duration_s;
       if (e.kind == EntryKind::kBaseline)
-        baseline = {{"index", e.index}, {"valid", e.valid},
+        baseline = {{"index", e.index},
+                    {"valid", e.valid},
                     {"raw", std::isfinite(e.raw) ? Json(e.raw) : Json(nullptr)},
-                    {"score", std::isfinite(e.score) ? Json(e.score) : Json(nullptr)}, {"message", e.message}};
+                    {"score", std::isfinite(e.score) ? Json(e.score) : Json(nullptr)},
+                    {"message", e.message}};
     }
     result["baseline"] = baseline;
     result["score_calls"] = calls;
     result["invalid_score_calls"] = invalid;
     result["entries"] = entries_.size();
-    result["time"] = {{"limit_s", limit_s_}, {"used_s", std::min(limit_s_, agent_end_used_ > 0 ? agent_end_used_ : used_now())},
-                      {"score_time_s", score_time}, {"score_time_counted", options_.count_score_time}};
+    result["time"] = {
+        {"limit_s", limit_s_},
+        {"used_s", std::min(limit_s_, agent_end_used_ > 0 ? agent_end_used_ : used_now())},
+        {"score_time_s", score_time},
+        {"score_time_counted", options_.count_score_time}};
     const bool sandboxed = options_.sandbox == SandboxMode::kBubblewrap;
-    result["sandbox"] = {{"mode", sandbox_mode_name(options_.sandbox)}, {"protected", sandboxed},
-                         {"limits", sandbox_limits_}, {"network", options_.network}};
-    if (!sandboxed) result["sandbox"]["warning"] = "UNPROTECTED: the agent could read and write the harness's files";
+    result["sandbox"] = {{"mode", sandbox_mode_name(options_.sandbox)},
+                         {"protected", sandboxed},
+                         {"limits", sandbox_limits_},
+                         {"network", options_.network}};
+    if (!sandboxed)
+      result["sandbox"]["warning"] =
+          "UNPROTECTED: the agent could read and write the harness's files";
     return result;
   }
 
@@ -506,8 +555,9 @@ class Session {
 
 void check_sandbox_available(SandboxMode mode) {
   if (mode == SandboxMode::kNone) {
-    spdlog::warn("--sandbox none: the agent runs UNPROTECTED (it can read hidden data, the score "
-                 "log and the harness); the run records this");
+    spdlog::warn(
+        "--sandbox none: the agent runs UNPROTECTED (it can read hidden data, the score "
+        "log and the harness); the run records this");
     return;
   }
   std::string problem = bubblewrap_problem();
@@ -553,7 +603,8 @@ RunOutcome run_environment(const Registry& registry, const RunOptions& options_i
   return session.execute(/*fresh=*/true);
 }
 
-RunOutcome resume_run(const Registry& registry, const fs::path& run_dir, const std::vector<std::string>& argv) {
+RunOutcome resume_run(const Registry& registry, const fs::path& run_dir,
+                      const std::vector<std::string>& argv) {
   RunDir run = RunDir::open(run_dir);
   Json record = read_json_file(run.run_json());
   RunOptions options = options_from_json(record.at("options"));
@@ -568,8 +619,8 @@ RunOutcome resume_run(const Registry& registry, const fs::path& run_dir, const s
   check_sandbox_available(options.sandbox);
   GpuLease lease = lease_gpus_for(env, profile, options.gpus);
   add_log_file(run.harness_log());
-  spdlog::info("resuming {} with {} of {} left", run.id(), format_duration(options.time_limit_s - used),
-               format_duration(options.time_limit_s));
+  spdlog::info("resuming {} with {} of {} left", run.id(),
+               format_duration(options.time_limit_s - used), format_duration(options.time_limit_s));
   Session session(env, std::move(profile), options, std::move(run), std::move(lease), used);
   return session.execute(/*fresh=*/false);
 }
@@ -578,15 +629,17 @@ std::string summarize_result(const Json& r) {
   auto number = [](const Json& v, const char* f = "{:.4f}") {
     return v.is_number() ? fmt::format(fmt::runtime(f), v.get<double>()) : std::string("-");
   };
-  std::string out = fmt::format("\n== {} · {} · {} ==\n", r["environment"]["id"].get<std::string>(),
-                                r["agent"]["spec"].get<std::string>(), r["status"].get<std::string>());
+  std::string out =
+      fmt::format("\n== {} · {} · {} ==\n", r["environment"]["id"].get<std::string>(),
+                  r["agent"]["spec"].get<std::string>(), r["status"].get<std::string>());
   const Json& f = r["final"];
   if (f["valid"].get<bool>()) {
-    out += fmt::format("final score      {} (raw {}, entry #{})\n", number(f["score"]), number(f["raw"]),
-                       f["entry_index"].get<int>());
+    out += fmt::format("final score      {} (raw {}, entry #{})\n", number(f["score"]),
+                       number(f["raw"]), f["entry_index"].get<int>());
     if (f["normalized"].is_number())
-      out += fmt::format("normalised       {} (clipped at 0: {})\n", number(f["normalized"], "{:.3f}"),
-                         number(f["normalized_clipped"], "{:.3f}"));
+      out +=
+          fmt::format("normalised       {} (clipped at 0: {})\n", number(f["normalized"], "{:.3f}"),
+                      number(f["normalized_clipped"], "{:.3f}"));
     else
       out += "normalised       - (" + f.value("normalization_unavailable", std::string()) + ")\n";
   } else {
@@ -594,12 +647,15 @@ std::string summarize_result(const Json& r) {
   }
   out += fmt::format("score calls      {} ({} invalid)\n", r["score_calls"].get<int>(),
                      r["invalid_score_calls"].get<int>());
-  out += fmt::format("time used        {} of {} (scoring {})\n", format_duration(r["time"]["used_s"].get<double>()),
+  out += fmt::format("time used        {} of {} (scoring {})\n",
+                     format_duration(r["time"]["used_s"].get<double>()),
                      format_duration(r["time"]["limit_s"].get<double>()),
                      format_duration(r["time"]["score_time_s"].get<double>()));
   out += fmt::format("ended by         {}\n", r["agent"]["ended_by"].get<std::string>());
-  if (r["agent"]["self_test"].get<bool>()) out += "note             harness self-test (reference agent)\n";
-  if (!r["sandbox"]["protected"].get<bool>()) out += "WARNING          the run was UNPROTECTED (--sandbox none)\n";
+  if (r["agent"]["self_test"].get<bool>())
+    out += "note             harness self-test (reference agent)\n";
+  if (!r["sandbox"]["protected"].get<bool>())
+    out += "WARNING          the run was UNPROTECTED (--sandbox none)\n";
   return out;
 }
 

@@ -28,12 +28,14 @@ std::vector<FileEntry> list_tree(const fs::path& root, std::uintmax_t max_bytes)
   if (!fs::is_directory(root)) throw Error(root.string() + " does not exist or is not a folder");
   std::vector<FileEntry> entries;
   std::uintmax_t total = 0;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
     fs::file_status status = it->symlink_status();
     FileEntry entry;
     entry.relative = fs::relative(it->path(), root);
     if (fs::is_symlink(status))
-      throw Error("solution/" + entry.relative.string() + " is a symbolic link; snapshots hold "
+      throw Error("solution/" + entry.relative.string() +
+                  " is a symbolic link; snapshots hold "
                   "regular files and folders only (copy the file instead)");
     if (fs::is_directory(status)) {
       entry.directory = true;
@@ -42,9 +44,10 @@ std::vector<FileEntry> list_tree(const fs::path& root, std::uintmax_t max_bytes)
       entry.executable = (status.permissions() & fs::perms::owner_exec) != fs::perms::none;
       total += entry.size;
       if (total > max_bytes)
-        throw Error(fmt::format("solution/ holds more than {:.1f} MB, the snapshot size cap; move "
-                                "large files (data, checkpoints, build outputs) out of solution/",
-                                max_bytes / 1e6));
+        throw Error(
+            fmt::format("solution/ holds more than {:.1f} MB, the snapshot size cap; move "
+                        "large files (data, checkpoints, build outputs) out of solution/",
+                        max_bytes / 1e6));
     } else {
       throw Error("solution/" + entry.relative.string() + " is not a regular file or folder");
     }
@@ -56,8 +59,10 @@ std::vector<FileEntry> list_tree(const fs::path& root, std::uintmax_t max_bytes)
 }
 
 void make_read_only(const fs::path& root) {
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
-    fs::permissions(it->path(), fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it)
+    fs::permissions(it->path(),
+                    fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
                     fs::perm_options::remove);
   fs::permissions(root, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
                   fs::perm_options::remove);
@@ -65,7 +70,8 @@ void make_read_only(const fs::path& root) {
 
 }  // namespace
 
-Snapshot take_snapshot(const fs::path& solution, const fs::path& snapshots_dir, std::uintmax_t max_bytes) {
+Snapshot take_snapshot(const fs::path& solution, const fs::path& snapshots_dir,
+                       std::uintmax_t max_bytes) {
   std::vector<FileEntry> entries = list_tree(solution, max_bytes);
   Sha256 manifest;
   Snapshot snapshot;
@@ -73,7 +79,8 @@ Snapshot take_snapshot(const fs::path& solution, const fs::path& snapshots_dir, 
     if (entry.directory) {
       manifest.update("d " + entry.relative.string() + "\n");
     } else {
-      manifest.update(fmt::format("f {} {} {}\n", entry.relative.string(), entry.executable ? "x" : "-",
+      manifest.update(fmt::format("f {} {} {}\n", entry.relative.string(),
+                                  entry.executable ? "x" : "-",
                                   sha256_file(solution / entry.relative)));
       snapshot.bytes += entry.size;
     }
@@ -93,16 +100,19 @@ Snapshot take_snapshot(const fs::path& solution, const fs::path& snapshots_dir, 
       fs::create_directories(partial / entry.relative);
     } else {
       fs::copy_file(solution / entry.relative, partial / entry.relative);
-      fs::permissions(partial / entry.relative, entry.executable ? fs::perms(0555) : fs::perms(0444));
+      fs::permissions(partial / entry.relative,
+                      entry.executable ? fs::perms(0555) : fs::perms(0444));
     }
   }
   // The agent may have changed files while we copied: the snapshot is whatever the copy holds,
   // so its id must describe the copy, not the live folder.
   Sha256 check;
   for (const FileEntry& entry : entries) {
-    if (entry.directory) check.update("d " + entry.relative.string() + "\n");
+    if (entry.directory)
+      check.update("d " + entry.relative.string() + "\n");
     else
-      check.update(fmt::format("f {} {} {}\n", entry.relative.string(), entry.executable ? "x" : "-",
+      check.update(fmt::format("f {} {} {}\n", entry.relative.string(),
+                               entry.executable ? "x" : "-",
                                sha256_file(partial / entry.relative)));
   }
   std::string copied_id = check.hex_digest().substr(0, 16);
@@ -121,7 +131,8 @@ Snapshot take_snapshot(const fs::path& solution, const fs::path& snapshots_dir, 
 }
 
 void restore_snapshot(const fs::path& snapshot_folder, const fs::path& destination) {
-  if (!fs::is_directory(snapshot_folder)) throw Error("snapshot " + snapshot_folder.string() + " is missing");
+  if (!fs::is_directory(snapshot_folder))
+    throw Error("snapshot " + snapshot_folder.string() + " is missing");
   std::error_code ec;
   fs::remove_all(destination, ec);
   fs::create_directories(destination);
@@ -134,10 +145,11 @@ void remove_tree(const fs::path& root) {
   std::error_code ec;
   if (!fs::exists(root, ec)) return;
   fs::permissions(root, fs::perms::owner_all, fs::perm_options::add, ec);
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
-       it.increment(ec))
-    if (!it->is_symlink()) fs::permissions(it->path(), fs::perms::owner_write | fs::perms::owner_exec,
-                                           fs::perm_options::add, ec);
+  for (auto it = fs::recursive_directory_iterator(root, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (!it->is_symlink())
+      fs::permissions(it->path(), fs::perms::owner_write | fs::perms::owner_exec,
+                      fs::perm_options::add, ec);
   fs::remove_all(root, ec);
 }
 

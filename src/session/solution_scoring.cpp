@@ -15,14 +15,15 @@ namespace rebench {
 
 namespace fs = std::filesystem;
 
-SolutionScorer::SolutionScorer(const Environment& environment, const Profile& profile, SandboxMode mode,
-                               const std::vector<int>& gpus)
+SolutionScorer::SolutionScorer(const Environment& environment, const Profile& profile,
+                               SandboxMode mode, const std::vector<int>& gpus)
     : environment_(environment), profile_(profile), mode_(mode), gpus_(gpus) {
   std::string pattern = (fs::temp_directory_path() / "rebench-score-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw Error("cannot create a temporary folder");
   work_ = pattern;
   ::chmod(work_.c_str(), 0755);
-  for (const char* sub : {"home", "private", "snapshots", "scratch", "calls"}) fs::create_directories(work_ / sub);
+  for (const char* sub : {"home", "private", "snapshots", "scratch", "calls"})
+    fs::create_directories(work_ / sub);
   environment_.provision({work_ / "home", work_ / "private", &profile_});
 }
 
@@ -30,7 +31,9 @@ SolutionScorer::~SolutionScorer() { remove_tree(work_); }
 
 fs::path SolutionScorer::starting_solution() const { return work_ / "home" / "solution"; }
 
-fs::path SolutionScorer::reference_solution() const { return environment_.reference_solution(profile_); }
+fs::path SolutionScorer::reference_solution() const {
+  return environment_.reference_solution(profile_);
+}
 
 ScoreResult SolutionScorer::score(const fs::path& solution) {
   ScoringCall call;

@@ -37,13 +37,13 @@ std::string number(const json& value, const char* format = "{:.4f}") {
 }
 
 void print_entry_table(const json& entries) {
-  std::cout << fmt::format("{:>3}  {:>9}  {:<6} {:>10}  {}\n", "#", "ELAPSED", "VALID", "SCORE", "MESSAGE");
+  std::cout << fmt::format("{:>3}  {:>9}  {:<6} {:>10}  {}\n", "#", "ELAPSED", "VALID", "SCORE",
+                           "MESSAGE");
   for (const json& e : entries)
-    std::cout << fmt::format("{:>3}  {:>9}  {:<6} {:>10}  {}\n", e.value("index", 0),
-                             format_seconds(e.value("elapsed_s", 0.0)),
-                             e.value("valid", false) ? "yes" : "no",
-                             e.contains("score") ? number(e["score"]) : "hidden",
-                             e.value("message", ""));
+    std::cout << fmt::format(
+        "{:>3}  {:>9}  {:<6} {:>10}  {}\n", e.value("index", 0),
+        format_seconds(e.value("elapsed_s", 0.0)), e.value("valid", false) ? "yes" : "no",
+        e.contains("score") ? number(e["score"]) : "hidden", e.value("message", ""));
 }
 
 int usage(const std::string& name) {
@@ -59,18 +59,22 @@ int main(int argc, char** argv) {
   bool as_json = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--json") as_json = true;
+    if (arg == "--json")
+      as_json = true;
     else if (arg == "-h" || arg == "--help") {
       std::cout << name << ": "
-                << (name == "score" ? "score a snapshot of ~/solution now"
+                << (name == "score"       ? "score a snapshot of ~/solution now"
                     : name == "score-log" ? "show the score log of this run"
                                           : "show the time left in this run")
                 << "\n  --json  machine-readable output\n";
       return 0;
-    } else return usage(name);
+    } else
+      return usage(name);
   }
-  std::string command = name == "score" ? "score" : name == "score-log" ? "score_log"
-                        : name == "time-left" ? "time_left" : "";
+  std::string command = name == "score"       ? "score"
+                        : name == "score-log" ? "score_log"
+                        : name == "time-left" ? "time_left"
+                                              : "";
   if (command.empty()) {
     std::cerr << "rebench-tool: run me as score, score-log or time-left\n";
     return 2;

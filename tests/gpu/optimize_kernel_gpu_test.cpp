@@ -28,7 +28,8 @@ class OptimizeKernelGpu : public ::testing::Test {
     if (visible_gpus().empty()) GTEST_SKIP() << "no CUDA GPU visible";
     profile_ = std::make_unique<Profile>(resolve_profile(configs_dir() / "profiles", "h100"));
     lease_ = lease_gpus_for(env_, *profile_, "auto");
-    scorer_ = std::make_unique<SolutionScorer>(env_, *profile_, SandboxMode::kBubblewrap, lease_.gpus());
+    scorer_ =
+        std::make_unique<SolutionScorer>(env_, *profile_, SandboxMode::kBubblewrap, lease_.gpus());
   }
   fs::path solution(const std::string& code) {
     fs::path dir = dir_ / ("s" + std::to_string(count_++));
@@ -52,8 +53,9 @@ TEST_F(OptimizeKernelGpu, StartingReferenceCeilingOrderAndCeilingBeyondTwo) {
   ASSERT_TRUE(ref.valid) << ref.message;
   ASSERT_TRUE(ceiling.valid) << ceiling.message;
   const double n_ceiling = normalize(ceiling.score, start.score, ref.score);
-  std::printf("h100: starting %.3f ms, reference %.3f ms, ceiling %.3f ms, ceiling normalised %.2f\n",
-              start.raw, ref.raw, ceiling.raw, n_ceiling);
+  std::printf(
+      "h100: starting %.3f ms, reference %.3f ms, ceiling %.3f ms, ceiling normalised %.2f\n",
+      start.raw, ref.raw, ceiling.raw, n_ceiling);
   EXPECT_LT(ref.raw, start.raw);
   EXPECT_GT(n_ceiling, 2.0);
   EXPECT_LT(start.details["cv"].get<double>(), 0.05);
@@ -66,10 +68,10 @@ TEST_F(OptimizeKernelGpu, WrongAnswerIllegalAddressOutOfBoundsAndHangAreInvalid)
   EXPECT_FALSE(wrong.valid);
   EXPECT_NE(wrong.message.find("wrong output"), std::string::npos) << wrong.message;
 
-  ScoreResult fault = scorer_->score(solution(
-      "__global__ void bad(int32_t* p) { p[threadIdx.x] = 1; }\n"
-      "extern \"C\" int rebench_prefix_sum(const int32_t*, int32_t*, int64_t, void* s) {\n"
-      "  bad<<<1, 32, 0, (cudaStream_t)s>>>((int32_t*)0x10); return 0; }\n"));
+  ScoreResult fault = scorer_->score(
+      solution("__global__ void bad(int32_t* p) { p[threadIdx.x] = 1; }\n"
+               "extern \"C\" int rebench_prefix_sum(const int32_t*, int32_t*, int64_t, void* s) {\n"
+               "  bad<<<1, 32, 0, (cudaStream_t)s>>>((int32_t*)0x10); return 0; }\n"));
   EXPECT_FALSE(fault.valid);
   EXPECT_NE(fault.message.find("CUDA error"), std::string::npos) << fault.message;
 
@@ -81,10 +83,10 @@ TEST_F(OptimizeKernelGpu, WrongAnswerIllegalAddressOutOfBoundsAndHangAreInvalid)
   EXPECT_NE(oob.message.find("outside the output buffer"), std::string::npos) << oob.message;
 
   scorer_->set_timeout(90);
-  ScoreResult hang = scorer_->score(solution(
-      "__global__ void spin() { while (true) {} }\n"
-      "extern \"C\" int rebench_prefix_sum(const int32_t*, int32_t*, int64_t, void* s) {\n"
-      "  spin<<<1, 1, 0, (cudaStream_t)s>>>(); return 0; }\n"));
+  ScoreResult hang = scorer_->score(
+      solution("__global__ void spin() { while (true) {} }\n"
+               "extern \"C\" int rebench_prefix_sum(const int32_t*, int32_t*, int64_t, void* s) {\n"
+               "  spin<<<1, 1, 0, (cudaStream_t)s>>>(); return 0; }\n"));
   EXPECT_FALSE(hang.valid);
   EXPECT_NE(hang.message.find("timed out"), std::string::npos) << hang.message;
 }
@@ -92,21 +94,25 @@ TEST_F(OptimizeKernelGpu, WrongAnswerIllegalAddressOutOfBoundsAndHangAreInvalid)
 TEST_F(OptimizeKernelGpu, WorkHiddenOnASideStreamIsRejected) {
   // Runs the reference algorithm on its own stream and returns at once: the events on the
   // caller's stream see nothing, the device-wide drain after the timed region sees it all.
-  const fs::path reference = environments_dir() / "optimize_kernel" / "reference" / "h100" / "solution.cu";
+  const fs::path reference =
+      environments_dir() / "optimize_kernel" / "reference" / "h100" / "solution.cu";
   fs::path dir = dir_ / "side";
   fs::create_directories(dir);
   fs::copy_file(reference, dir / "reference_impl.cu");
   std::string impl = testing::read_text(dir / "reference_impl.cu");
   // Rename the reference's entry point so ours can wrap it.
-  for (std::size_t at = impl.find("rebench_prefix_sum"); at != std::string::npos; at = impl.find("rebench_prefix_sum", at + 1))
+  for (std::size_t at = impl.find("rebench_prefix_sum"); at != std::string::npos;
+       at = impl.find("rebench_prefix_sum", at + 1))
     impl.replace(at, 18, "honest_prefix_sum_");
   write_text(dir / "reference_impl.cu", impl);
-  write_text(dir / "solution.cu",
-             "#include <cstdint>\n#include <cuda_runtime.h>\n"
-             "extern \"C\" int honest_prefix_sum_(const int32_t*, int32_t*, int64_t, void*);\n"
-             "extern \"C\" int rebench_prefix_sum(const int32_t* x, int32_t* y, int64_t n, void*) {\n"
-             "  static cudaStream_t side = nullptr; if (!side) cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking);\n"
-             "  return honest_prefix_sum_(x, y, n, side); }\n");
+  write_text(
+      dir / "solution.cu",
+      "#include <cstdint>\n#include <cuda_runtime.h>\n"
+      "extern \"C\" int honest_prefix_sum_(const int32_t*, int32_t*, int64_t, void*);\n"
+      "extern \"C\" int rebench_prefix_sum(const int32_t* x, int32_t* y, int64_t n, void*) {\n"
+      "  static cudaStream_t side = nullptr; if (!side) cudaStreamCreateWithFlags(&side, "
+      "cudaStreamNonBlocking);\n"
+      "  return honest_prefix_sum_(x, y, n, side); }\n");
   ScoreResult r = scorer_->score(dir);
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.message.find("timing rejected"), std::string::npos) << r.message;

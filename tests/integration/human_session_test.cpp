@@ -20,9 +20,12 @@ using testing::TempDir;
 
 /// Reads from the pty until `needle` appears in the accumulated output or `timeout_s` passes.
 bool read_until(int fd, std::string& output, const std::string& needle, double timeout_s) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int(timeout_s * 1000));
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(int(timeout_s * 1000));
   while (output.find(needle) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     if (left <= 0) return false;
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
@@ -36,9 +39,12 @@ bool read_until(int fd, std::string& output, const std::string& needle, double t
 
 TEST(HumanSession, ScoresAtThePromptAndEndsAtTheDeadline) {
   TempDir dir;
-  std::vector<std::string> args = {REBENCH_TEST_HARNESS, "run", "test_env", "--human", "--profile", "cpu",
-                                   "--time-limit", "8s", "--runs-dir", dir.path().string(),
-                                   "--anchors", REBENCH_TEST_ANCHORS};
+  std::vector<std::string> args = {REBENCH_TEST_HARNESS, "run",
+                                   "test_env",           "--human",
+                                   "--profile",          "cpu",
+                                   "--time-limit",       "8s",
+                                   "--runs-dir",         dir.path().string(),
+                                   "--anchors",          REBENCH_TEST_ANCHORS};
   int master = -1;
   pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
   ASSERT_GE(pid, 0);

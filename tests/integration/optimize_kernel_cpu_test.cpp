@@ -58,8 +58,9 @@ TEST_F(OptimizeKernelCpu, StartingIsZeroReferenceIsOneCeilingBeyond) {
   RecordProperty("starting_ms", std::to_string(start.raw));
   RecordProperty("reference_ms", std::to_string(ref.raw));
   RecordProperty("ceiling_ms", std::to_string(ceiling.raw));
-  std::printf("cpu: starting %.2f ms, reference %.2f ms, ceiling %.2f ms; normalised %.3f / %.3f / %.3f\n",
-              start.raw, ref.raw, ceiling.raw, n_start, n_ref, n_ceiling);
+  std::printf(
+      "cpu: starting %.2f ms, reference %.2f ms, ceiling %.2f ms; normalised %.3f / %.3f / %.3f\n",
+      start.raw, ref.raw, ceiling.raw, n_start, n_ref, n_ceiling);
   EXPECT_NEAR(n_start, 0.0, 0.25);
   EXPECT_NEAR(n_ref, 1.0, 0.25);
   EXPECT_GT(n_ceiling, 1.2);
@@ -76,9 +77,9 @@ TEST_F(OptimizeKernelCpu, WrongAnswerIsInvalidWithTheFirstMismatch) {
 }
 
 TEST_F(OptimizeKernelCpu, CrashIsInvalidWithTheSignal) {
-  ScoreResult r = scorer_.score(solution(
-      "extern \"C\" int rebench_prefix_sum(const int32_t*, int32_t*, int64_t, void*) {\n"
-      "  volatile int32_t* p = nullptr; *p = 1; return 0; }\n"));
+  ScoreResult r = scorer_.score(
+      solution("extern \"C\" int rebench_prefix_sum(const int32_t*, int32_t*, int64_t, void*) {\n"
+               "  volatile int32_t* p = nullptr; *p = 1; return 0; }\n"));
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.message.find("SIGSEGV"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("during measure"), std::string::npos) << r.message;
@@ -86,9 +87,9 @@ TEST_F(OptimizeKernelCpu, CrashIsInvalidWithTheSignal) {
 
 TEST_F(OptimizeKernelCpu, HangIsInvalidAfterTheTimeLimit) {
   scorer_.set_timeout(20);
-  ScoreResult r = scorer_.score(solution(
-      "extern \"C\" int rebench_prefix_sum(const int32_t*, int32_t*, int64_t, void*) {\n"
-      "  for (volatile int spin = 0;; ) { (void)spin; } }\n"));
+  ScoreResult r = scorer_.score(
+      solution("extern \"C\" int rebench_prefix_sum(const int32_t*, int32_t*, int64_t, void*) {\n"
+               "  for (volatile int spin = 0;; ) { (void)spin; } }\n"));
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.message.find("timed out"), std::string::npos) << r.message;
   EXPECT_EQ(r.details.value("timeout", false), true);
@@ -105,7 +106,8 @@ TEST_F(OptimizeKernelCpu, OutOfBoundsWriteIsInvalid) {
   ScoreResult r = scorer_.score(solution(
       "extern \"C\" int rebench_prefix_sum(const int32_t* x, int32_t* y, int64_t n, void*) {\n"
       "  uint32_t s = 0; bool odd = false;\n"
-      "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) odd = !odd; }\n"
+      "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) "
+      "odd = !odd; }\n"
       "  y[n + 7] = 12345; return 0; }\n"));
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.message.find("outside the output buffer"), std::string::npos) << r.message;
@@ -124,9 +126,11 @@ TEST_F(OptimizeKernelCpu, MemoisingAcrossCallsIsCaughtByFreshInputs) {
       "#include <vector>\n"
       "static std::vector<int32_t> cache;\n"
       "extern \"C\" int rebench_prefix_sum(const int32_t* x, int32_t* y, int64_t n, void*) {\n"
-      "  if ((int64_t)cache.size() == n) { for (int64_t i = 0; i < n; ++i) y[i] = cache[i]; return 0; }\n"
+      "  if ((int64_t)cache.size() == n) { for (int64_t i = 0; i < n; ++i) y[i] = cache[i]; return "
+      "0; }\n"
       "  uint32_t s = 0; bool odd = false;\n"
-      "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) odd = !odd; }\n"
+      "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) "
+      "odd = !odd; }\n"
       "  cache.assign(y, y + n); return 0; }\n"));
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.message.find("wrong output"), std::string::npos) << r.message;
@@ -138,7 +142,8 @@ TEST_F(OptimizeKernelCpu, FlaggedImportsAreReported) {
       "extern \"C\" int rebench_prefix_sum(const int32_t* x, int32_t* y, int64_t n, void*) {\n"
       "  if (n < 0) mprotect(nullptr, 0, 0);\n"
       "  uint32_t s = 0; bool odd = false;\n"
-      "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) odd = !odd; }\n"
+      "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) "
+      "odd = !odd; }\n"
       "  return 0; }\n"));
   ASSERT_TRUE(r.valid) << r.message;
   ASSERT_TRUE(r.details.contains("flagged_imports"));

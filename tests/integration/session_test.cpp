@@ -52,7 +52,8 @@ TEST(Session, CommandAgentScoresThroughTheDoorAndBestEntryCounts) {
   TempDir dir;
   // Two improvements and one regression; the best (4) must count, with its entry index.
   std::string agent =
-      "cmd:cd $HOME && test -r \"$REBENCH_INSTRUCTIONS\" && echo 6 > solution/value.txt && score && "
+      "cmd:cd $HOME && test -r \"$REBENCH_INSTRUCTIONS\" && echo 6 > solution/value.txt && score "
+      "&& "
       "echo 4 > solution/value.txt && score --json > last.json && echo 8 > solution/value.txt && "
       "score && score-log > log.txt && time-left > left.txt";
   ProcessResult run = run_harness(test_run_args(dir.path(), agent, "2m"));
@@ -70,7 +71,8 @@ TEST(Session, CommandAgentScoresThroughTheDoorAndBestEntryCounts) {
   // Every call left a snapshot of what was scored.
   ScoreLogContents log = read_score_log(run_dir / "score_log.jsonl");
   ASSERT_EQ(log.entries.size(), 5u);  // baseline, 3 agent calls, final
-  for (const ScoreEntry& e : log.entries) EXPECT_TRUE(fs::exists(run_dir / "snapshots" / e.snapshot_id));
+  for (const ScoreEntry& e : log.entries)
+    EXPECT_TRUE(fs::exists(run_dir / "snapshots" / e.snapshot_id));
   EXPECT_EQ(read_text(run_dir / "snapshots" / log.entries[2].snapshot_id / "value.txt"), "4\n");
 }
 
@@ -80,15 +82,15 @@ TEST(Session, AgentCannotSeeHarnessFilesNorWriteTheScoreLog) {
   fs::create_directories(runs);
   // The agent tries every path it must not reach, from inside the sandbox, and records what it
   // managed. Paths are the host's real ones.
-  std::string probe =
-      "cmd:cd $HOME; for p in " + runs.string() + " " + std::string(REBENCH_SOURCE_ROOT) +
-      " /root/.cache/rebench /tmp/rebench-gpu-locks; do "
-      "if ls \"$p\" >/dev/null 2>&1; then echo \"SEEN $p\"; fi; done > probe.txt; "
-      "find / -name score_log.jsonl 2>/dev/null >> probe.txt; "
-      "find / -name secret.txt 2>/dev/null >> probe.txt; "
-      "find / -path '*test_reference*' 2>/dev/null >> probe.txt; "
-      "echo forged >> /run/rebench/../score_log.jsonl 2>/dev/null; "
-      "id -u > uid.txt; true";
+  std::string probe = "cmd:cd $HOME; for p in " + runs.string() + " " +
+                      std::string(REBENCH_SOURCE_ROOT) +
+                      " /root/.cache/rebench /tmp/rebench-gpu-locks; do "
+                      "if ls \"$p\" >/dev/null 2>&1; then echo \"SEEN $p\"; fi; done > probe.txt; "
+                      "find / -name score_log.jsonl 2>/dev/null >> probe.txt; "
+                      "find / -name secret.txt 2>/dev/null >> probe.txt; "
+                      "find / -path '*test_reference*' 2>/dev/null >> probe.txt; "
+                      "echo forged >> /run/rebench/../score_log.jsonl 2>/dev/null; "
+                      "id -u > uid.txt; true";
   ProcessResult run = run_harness(test_run_args(runs, probe, "1m"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   fs::path run_dir = only_run(runs);
@@ -112,9 +114,11 @@ TEST(Session, DaemonsAndDoubleForksDieAtTheDeadlineWhichHoldsWithinTwoSeconds) {
   Json result = result_of(home.parent_path());
   EXPECT_EQ(result["agent"]["ended_by"], "deadline");
   const double start = std::stod(read_text(home / "start"));
-  std::string before_setsid = read_text(home / "hb_setsid"), before_double = read_text(home / "hb_double");
+  std::string before_setsid = read_text(home / "hb_setsid"),
+              before_double = read_text(home / "hb_double");
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  EXPECT_EQ(read_text(home / "hb_setsid"), before_setsid) << "a setsid daemon survived the deadline";
+  EXPECT_EQ(read_text(home / "hb_setsid"), before_setsid)
+      << "a setsid daemon survived the deadline";
   EXPECT_EQ(read_text(home / "hb_double"), before_double) << "a double-forked process survived";
   for (const char* hb : {"hb_main", "hb_setsid", "hb_double"}) {
     std::string text = read_text(home / hb);
@@ -125,7 +129,8 @@ TEST(Session, DaemonsAndDoubleForksDieAtTheDeadlineWhichHoldsWithinTwoSeconds) {
 
 TEST(Session, CrashingAgentStillGetsAResult) {
   TempDir dir;
-  ProcessResult run = run_harness(test_run_args(dir.path(), "cmd:echo 3 > $HOME/solution/value.txt; kill -SEGV $$", "1m"));
+  ProcessResult run = run_harness(
+      test_run_args(dir.path(), "cmd:echo 3 > $HOME/solution/value.txt; kill -SEGV $$", "1m"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   Json result = result_of(only_run(dir.path()));
   EXPECT_EQ(result["agent"]["ended_by"], "agent exited");
@@ -134,7 +139,8 @@ TEST(Session, CrashingAgentStillGetsAResult) {
 
 TEST(Session, ForkBombIsContainedAndTheRunCompletes) {
   TempDir dir;
-  ProcessResult run = run_harness(test_run_args(dir.path(), "cmd:b() { b | b & }; b; sleep 100", "4s"), 120);
+  ProcessResult run =
+      run_harness(test_run_args(dir.path(), "cmd:b() { b | b & }; b; sleep 100", "4s"), 120);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   Json result = result_of(only_run(dir.path()));
   EXPECT_EQ(result["status"], "completed");
@@ -154,10 +160,12 @@ TEST(Session, ScorerCrashAndHangBecomeInvalidEntriesWithReasons) {
   fs::path run_dir = only_run(dir.path());
   Json crash = Json::parse(read_text(run_dir / "home" / "crash.json"));
   EXPECT_FALSE(crash["entry"]["valid"].get<bool>());
-  EXPECT_NE(crash["entry"]["message"].get<std::string>().find("SIGABRT"), std::string::npos) << crash;
+  EXPECT_NE(crash["entry"]["message"].get<std::string>().find("SIGABRT"), std::string::npos)
+      << crash;
   Json hang = Json::parse(read_text(run_dir / "home" / "hang.json"));
   EXPECT_FALSE(hang["entry"]["valid"].get<bool>());
-  EXPECT_NE(hang["entry"]["message"].get<std::string>().find("timed out"), std::string::npos) << hang;
+  EXPECT_NE(hang["entry"]["message"].get<std::string>().find("timed out"), std::string::npos)
+      << hang;
   Json bad = Json::parse(read_text(run_dir / "home" / "bad.json"));
   EXPECT_FALSE(bad["entry"]["valid"].get<bool>());
   Json result = result_of(run_dir);
@@ -167,7 +175,8 @@ TEST(Session, ScorerCrashAndHangBecomeInvalidEntriesWithReasons) {
 
 TEST(Session, BrokenFinalSolutionFallsBackToTheBestValidEntry) {
   TempDir dir;
-  ProcessResult run = run_harness(test_run_args(dir.path(), "cmd:echo nonsense > $HOME/solution/value.txt", "1m"));
+  ProcessResult run =
+      run_harness(test_run_args(dir.path(), "cmd:echo nonsense > $HOME/solution/value.txt", "1m"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   Json result = result_of(only_run(dir.path()));
   EXPECT_EQ(result["final"]["raw"], 10.0);
@@ -176,8 +185,9 @@ TEST(Session, BrokenFinalSolutionFallsBackToTheBestValidEntry) {
 
 TEST(Session, ConcurrentScoreCallsQueue) {
   TempDir dir;
-  std::string agent = "cmd:cd $HOME; echo 7 > solution/value.txt; (score > a.txt 2>&1 &); (score > b.txt 2>&1 &); "
-                      "score > c.txt 2>&1; sleep 1; wait";
+  std::string agent =
+      "cmd:cd $HOME; echo 7 > solution/value.txt; (score > a.txt 2>&1 &); (score > b.txt 2>&1 &); "
+      "score > c.txt 2>&1; sleep 1; wait";
   ProcessResult run = run_harness(test_run_args(dir.path(), agent, "1m"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   fs::path run_dir = only_run(dir.path());
@@ -193,7 +203,8 @@ TEST(Session, ConcurrentScoreCallsQueue) {
 TEST(Session, InterruptThenResumeContinuesWithTheRemainingBudget) {
   TempDir dir;
   std::vector<std::string> argv = {REBENCH_TEST_HARNESS};
-  for (const std::string& a : test_run_args(dir.path(), "cmd:echo 6 > $HOME/solution/value.txt; score; sleep 100", "8s"))
+  for (const std::string& a :
+       test_run_args(dir.path(), "cmd:echo 6 > $HOME/solution/value.txt; score; sleep 100", "8s"))
     argv.push_back(a);
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -237,7 +248,9 @@ TEST(Session, ReplayReproducesTheRecordedScoreCurve) {
   fs::create_directories(first);
   fs::create_directories(second);
   ProcessResult run = run_harness(test_run_args(first,
-      "cmd:cd $HOME; echo 7 > solution/value.txt; score; sleep 1; echo 3 > solution/value.txt; score", "1m"));
+                                                "cmd:cd $HOME; echo 7 > solution/value.txt; score; "
+                                                "sleep 1; echo 3 > solution/value.txt; score",
+                                                "1m"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   fs::path recorded = only_run(first);
   ProcessResult replay = run_harness(test_run_args(second, "replay:" + recorded.string(), "1m"));
@@ -245,8 +258,10 @@ TEST(Session, ReplayReproducesTheRecordedScoreCurve) {
   ScoreLogContents a = read_score_log(recorded / "score_log.jsonl");
   ScoreLogContents b = read_score_log(only_run(second) / "score_log.jsonl");
   std::vector<double> original, replayed;
-  for (const ScoreEntry& e : a.entries) if (e.kind == EntryKind::kAgent) original.push_back(e.score);
-  for (const ScoreEntry& e : b.entries) if (e.kind == EntryKind::kReplay) replayed.push_back(e.score);
+  for (const ScoreEntry& e : a.entries)
+    if (e.kind == EntryKind::kAgent) original.push_back(e.score);
+  for (const ScoreEntry& e : b.entries)
+    if (e.kind == EntryKind::kReplay) replayed.push_back(e.score);
   EXPECT_EQ(original, replayed);
   EXPECT_EQ(original, (std::vector<double>{7.0, 3.0}));
 }
@@ -266,7 +281,9 @@ TEST(Session, BadAgentSpecIsAUsageError) {
   TempDir dir;
   EXPECT_EQ(run_harness(test_run_args(dir.path(), "telepathy", "1m")).exit_code, 2);
   EXPECT_EQ(run_harness({"run", "test_env", "--runs-dir", dir.path().string()}).exit_code, 2);
-  EXPECT_EQ(run_harness({"run", "tset_env", "--agent", "noop", "--runs-dir", dir.path().string()}).exit_code, 3);
+  EXPECT_EQ(run_harness({"run", "tset_env", "--agent", "noop", "--runs-dir", dir.path().string()})
+                .exit_code,
+            3);
 }
 
 }  // namespace

@@ -25,8 +25,9 @@ Json result_of(const fs::path& run_dir) { return read_json_file(run_dir / "resul
 
 std::vector<std::string> test_run_args(const fs::path& runs_dir, const std::string& agent,
                                        const std::string& time_limit) {
-  return {"run", "test_env", "--profile", "cpu", "--agent", agent, "--time-limit", time_limit,
-          "--runs-dir", runs_dir.string(), "--anchors", REBENCH_TEST_ANCHORS};
+  return {"run",       "test_env",          "--profile", "cpu",        "--agent",
+          agent,       "--time-limit",      time_limit,  "--runs-dir", runs_dir.string(),
+          "--anchors", REBENCH_TEST_ANCHORS};
 }
 
 }  // namespace rebench::testing

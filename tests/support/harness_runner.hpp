@@ -20,7 +20,7 @@ std::filesystem::path only_run(const std::filesystem::path& runs_dir);
 Json result_of(const std::filesystem::path& run_dir);
 
 /// Arguments of a CPU run of test_env with the test anchors: {"run", "test_env", …}.
-std::vector<std::string> test_run_args(const std::filesystem::path& runs_dir, const std::string& agent,
-                                       const std::string& time_limit);
+std::vector<std::string> test_run_args(const std::filesystem::path& runs_dir,
+                                       const std::string& agent, const std::string& time_limit);
 
 }  // namespace rebench::testing

@@ -28,8 +28,10 @@ void expect_config_error(const std::filesystem::path& file, const std::string& t
                          const std::string& field, bool anchors) {
   write_text(file, text);
   try {
-    if (anchors) AnchorTable::load(file);
-    else Profile::load(file);
+    if (anchors)
+      AnchorTable::load(file);
+    else
+      Profile::load(file);
     FAIL() << "expected a ConfigError for field " << field;
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.file(), file.string());
@@ -44,8 +46,10 @@ TEST(Config, MalformedProfilesNameFileAndField) {
   auto file = dir / "cpu.json";
   expect_config_error(file, "{ not json", "(file)", false);
   expect_config_error(file, R"({"name": "cpu", "description": "x"})", "/requires_gpu", false);
-  expect_config_error(file, R"({"name": 3, "description": "x", "requires_gpu": false})", "/name", false);
-  expect_config_error(file, R"({"name": "gpu", "description": "x", "requires_gpu": false})", "/name", false);
+  expect_config_error(file, R"({"name": 3, "description": "x", "requires_gpu": false})", "/name",
+                      false);
+  expect_config_error(file, R"({"name": "gpu", "description": "x", "requires_gpu": false})",
+                      "/name", false);
   expect_config_error(file,
                       R"({"name": "cpu", "description": "x", "requires_gpu": false,
                           "environments": {"optimize_kernel": 5}})",
@@ -70,7 +74,8 @@ TEST(Config, MalformedAnchorsNameFileAndField) {
 TEST(Config, AnchorTableSaveRoundTrips) {
   TempDir dir;
   AnchorTable table;
-  table.set("optimize_kernel", "cpu", {{12.5, "cpu x2", "2026-11-22", "abc", ""}, {4.0, "cpu x2", "2026-11-22", "abc", "n"}});
+  table.set("optimize_kernel", "cpu",
+            {{12.5, "cpu x2", "2026-11-22", "abc", ""}, {4.0, "cpu x2", "2026-11-22", "abc", "n"}});
   table.save(dir / "a.json");
   AnchorTable loaded = AnchorTable::load(dir / "a.json");
   const AnchorPair* pair = loaded.find("optimize_kernel", "cpu");

@@ -62,7 +62,8 @@ TEST(AtomicWrite, ReplacesWholeFileAndLeavesNoTemporaries) {
   write_json_atomic(dir / "a.json", {{"v", 2}});
   EXPECT_EQ(read_json_file(dir / "a.json")["v"], 2);
   int files = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    ++files;
   EXPECT_EQ(files, 1);
 }
 

@@ -23,7 +23,8 @@ TEST(Normalize, LowerIsBetterMapsStartToZeroAndReferenceToOne) {
   const double start = std::log(4.76), ref = std::log(1.6);
   EXPECT_NEAR(normalize(start, start, ref), 0.0, 1e-12);
   EXPECT_NEAR(normalize(ref, start, ref), 1.0, 1e-12);
-  EXPECT_NEAR(normalize(std::log(0.64), start, ref), (start - std::log(0.64)) / (start - ref), 1e-12);
+  EXPECT_NEAR(normalize(std::log(0.64), start, ref), (start - std::log(0.64)) / (start - ref),
+              1e-12);
   EXPECT_GT(normalize(std::log(0.64), start, ref), 1.0);
   EXPECT_LT(normalize(std::log(9.0), start, ref), 0.0);
 }
@@ -62,21 +63,39 @@ TEST_P(SelectionTable, PicksTheDocumentedEntry) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, SelectionTable,
     ::testing::Values(
-        SelectionCase{"best_lower", {scored(0, 3), scored(1, 1), scored(2, 2)},
-                      Selection::kBestValid, Direction::kLowerIsBetter, 1},
-        SelectionCase{"best_higher", {scored(0, 3), scored(1, 1), scored(2, 2)},
-                      Selection::kBestValid, Direction::kHigherIsBetter, 0},
-        SelectionCase{"last_valid", {scored(0, 3), scored(1, 1), scored(2, 0, false)},
-                      Selection::kLastValid, Direction::kHigherIsBetter, 1},
-        SelectionCase{"ties_keep_earliest", {scored(0, 2), scored(1, 1), scored(2, 1)},
-                      Selection::kBestValid, Direction::kLowerIsBetter, 1},
-        SelectionCase{"invalid_never_wins", {scored(0, 5), scored(1, 0, false)},
-                      Selection::kBestValid, Direction::kLowerIsBetter, 0},
-        SelectionCase{"all_invalid", {scored(0, 0, false), scored(1, 0, false)},
-                      Selection::kBestValid, Direction::kLowerIsBetter, std::nullopt},
+        SelectionCase{"best_lower",
+                      {scored(0, 3), scored(1, 1), scored(2, 2)},
+                      Selection::kBestValid,
+                      Direction::kLowerIsBetter,
+                      1},
+        SelectionCase{"best_higher",
+                      {scored(0, 3), scored(1, 1), scored(2, 2)},
+                      Selection::kBestValid,
+                      Direction::kHigherIsBetter,
+                      0},
+        SelectionCase{"last_valid",
+                      {scored(0, 3), scored(1, 1), scored(2, 0, false)},
+                      Selection::kLastValid,
+                      Direction::kHigherIsBetter,
+                      1},
+        SelectionCase{"ties_keep_earliest",
+                      {scored(0, 2), scored(1, 1), scored(2, 1)},
+                      Selection::kBestValid,
+                      Direction::kLowerIsBetter,
+                      1},
+        SelectionCase{"invalid_never_wins",
+                      {scored(0, 5), scored(1, 0, false)},
+                      Selection::kBestValid,
+                      Direction::kLowerIsBetter,
+                      0},
+        SelectionCase{"all_invalid",
+                      {scored(0, 0, false), scored(1, 0, false)},
+                      Selection::kBestValid,
+                      Direction::kLowerIsBetter,
+                      std::nullopt},
         SelectionCase{"empty", {}, Selection::kLastValid, Direction::kLowerIsBetter, std::nullopt},
-        SelectionCase{"single", {scored(0, 7)}, Selection::kBestValid,
-                      Direction::kHigherIsBetter, 0}),
+        SelectionCase{
+            "single", {scored(0, 7)}, Selection::kBestValid, Direction::kHigherIsBetter, 0}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(FinalScore, AllInvalidNormalisesToZeroWithReasonNeverBeatingReference) {

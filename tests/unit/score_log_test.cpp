@@ -96,8 +96,8 @@ TEST(ScoreLog, TornLastLineIsIgnoredAndRepairedOnAppend) {
 
 TEST(ScoreLog, CorruptionBeforeTheLastLineIsAnError) {
   TempDir dir;
-  write_text(dir / "log.jsonl", header().to_json().dump() + "\nnot json\n" +
-                                    entry(true, 1).to_json().dump() + "\n");
+  write_text(dir / "log.jsonl",
+             header().to_json().dump() + "\nnot json\n" + entry(true, 1).to_json().dump() + "\n");
   EXPECT_THROW(read_score_log(dir / "log.jsonl"), Error);
 }
 
@@ -119,7 +119,8 @@ TEST(ScoreLog, UnknownMajorVersionIsRefusedAndFileUntouched) {
 TEST(ScoreLog, NewerMinorVersionIsRead) {
   TempDir dir;
   write_text(dir / "log.jsonl", R"({"format": "rebench-score-log", "version": "1.7"})"
-                                "\n" + entry(true, 4).to_json().dump() + "\n");
+                                "\n" +
+                                    entry(true, 4).to_json().dump() + "\n");
   ScoreLogContents log = read_score_log(dir / "log.jsonl");
   EXPECT_EQ(log.header.minor, 7);
   EXPECT_EQ(log.entries.size(), 1u);
