@@ -131,4 +131,11 @@ class Environment {
 namespace rebench {
 /// The declared facts of an environment as JSON (for `info --json` and run provenance).
 Json to_json(const EnvironmentInfo& info);
+
+/// JSON has no NaN: non-finite numbers are stored as null and read back as NaN.
+Json finite_or_null(double value);
+double number_or_nan(const Json& value);
+/// Metrics as a JSON array of {name, value, unit}, and back.
+Json metrics_to_json(const std::vector<Metric>& metrics);
+std::vector<Metric> metrics_from_json(const Json& json);
 }  // namespace rebench

@@ -13,6 +13,9 @@ using Json = nlohmann::json;
 /// Parses a JSON file. Throws ConfigError naming the file (and the parse position) on failure.
 Json read_json_file(const std::filesystem::path& path);
 
+/// Writes all of `text` to `fd` (retrying short writes and EINTR); Error naming `what` on failure.
+void write_all(int fd, const std::string& text, const std::filesystem::path& what);
+
 /// Writes `text` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
 /// A crash leaves either the old or the new content, never a torn file.
 void write_file_atomic(const std::filesystem::path& path, const std::string& text);

@@ -26,6 +26,9 @@ struct Context {
 /// Prints JSON to stdout (pretty, newline-terminated): the machine-readable output of --json.
 void print_json(const nlohmann::json& value);
 
+/// Prints a finished run: result.json with --json, else the summary and the run directory.
+void print_run_outcome(const nlohmann::json& result, const std::string& run_dir, bool json);
+
 /// Builds the whole command-line interface over `context` (shared by main and test binaries).
 void add_all_commands(CLI::App& app, Context& context);
 /// Parses argv and runs the chosen command; returns the process exit code.

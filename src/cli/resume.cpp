@@ -19,11 +19,7 @@ void add_resume_command(CLI::App& app, Context& context) {
   std::vector<std::string> argv = context.argv;
   context.actions["resume"] = [run_dir, json, registry, argv] {
     RunOutcome outcome = resume_run(*registry, *run_dir, argv);
-    if (*json)
-      print_json(outcome.result);
-    else
-      std::cout << summarize_result(outcome.result) << "run directory    "
-                << outcome.run_dir.string() << "\n";
+    print_run_outcome(outcome.result, outcome.run_dir.string(), *json);
     return outcome.exit_code;
   };
 }

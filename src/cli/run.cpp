@@ -74,11 +74,7 @@ void add_run_command(CLI::App& app, Context& context) {
     options.anchors_file = o->anchors;
     options.argv = argv;
     RunOutcome outcome = run_environment(*registry, options);
-    if (o->json)
-      print_json(outcome.result);
-    else
-      std::cout << summarize_result(outcome.result) << "run directory    "
-                << outcome.run_dir.string() << "\n";
+    print_run_outcome(outcome.result, outcome.run_dir.string(), o->json);
     return outcome.exit_code;
   };
 }

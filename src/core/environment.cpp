@@ -20,12 +20,26 @@ std::string to_string(ScoreVisibility visibility) {
   return visibility == ScoreVisibility::kVisible ? "visible" : "hidden";
 }
 
-namespace {
-Json number_or_null(double value) { return std::isfinite(value) ? Json(value) : Json(nullptr); }
+Json finite_or_null(double value) { return std::isfinite(value) ? Json(value) : Json(nullptr); }
+
 double number_or_nan(const Json& value) {
   return value.is_number() ? value.get<double>() : std::nan("");
 }
-}  // namespace
+
+Json metrics_to_json(const std::vector<Metric>& metrics) {
+  Json out = Json::array();
+  for (const Metric& m : metrics)
+    out.push_back({{"name", m.name}, {"value", finite_or_null(m.value)}, {"unit", m.unit}});
+  return out;
+}
+
+std::vector<Metric> metrics_from_json(const Json& json) {
+  std::vector<Metric> metrics;
+  for (const Json& m : json)
+    metrics.push_back({m.at("name").get<std::string>(), number_or_nan(m.at("value")),
+                       m.at("unit").get<std::string>()});
+  return metrics;
+}
 
 ScoreResult ScoreResult::invalid(std::string message, Json details) {
   ScoreResult result;
@@ -38,14 +52,10 @@ ScoreResult ScoreResult::invalid(std::string message, Json details) {
 }
 
 Json ScoreResult::to_json() const {
-  Json metrics_json = Json::array();
-  for (const Metric& m : metrics)
-    metrics_json.push_back(
-        {{"name", m.name}, {"value", number_or_null(m.value)}, {"unit", m.unit}});
   return {{"valid", valid},
-          {"metrics", metrics_json},
-          {"raw", number_or_null(raw)},
-          {"score", number_or_null(score)},
+          {"metrics", metrics_to_json(metrics)},
+          {"raw", finite_or_null(raw)},
+          {"score", finite_or_null(score)},
           {"message", message},
           {"details", details},
           {"device", device},
@@ -55,9 +65,7 @@ Json ScoreResult::to_json() const {
 ScoreResult ScoreResult::from_json(const Json& json) {
   ScoreResult result;
   result.valid = json.at("valid").get<bool>();
-  for (const Json& m : json.at("metrics"))
-    result.metrics.push_back({m.at("name").get<std::string>(), number_or_nan(m.at("value")),
-                              m.at("unit").get<std::string>()});
+  result.metrics = metrics_from_json(json.at("metrics"));
   result.raw = number_or_nan(json.at("raw"));
   result.score = number_or_nan(json.at("score"));
   result.message = json.at("message").get<std::string>();
@@ -93,7 +101,7 @@ ScoreResult Environment::score(const ScoreRequest& request) const {
   if (result.valid) {
     result.score = std::isfinite(result.raw) ? info_.transform.apply(result.raw) : std::nan("");
     if (!std::isfinite(result.raw) || !std::isfinite(result.score)) {
-      result.details["rejected_raw"] = number_or_null(result.raw);
+      result.details["rejected_raw"] = finite_or_null(result.raw);
       result.valid = false;
       result.message = "invalid: the " + info_.metric_name + " (" +
                        (std::isfinite(result.raw) ? std::to_string(result.raw) : "non-finite") +

@@ -29,8 +29,6 @@ Json read_json_file(const std::filesystem::path& path) {
   }
 }
 
-namespace {
-
 void write_all(int fd, const std::string& text, const std::filesystem::path& path) {
   std::size_t done = 0;
   while (done < text.size()) {
@@ -40,6 +38,8 @@ void write_all(int fd, const std::string& text, const std::filesystem::path& pat
     done += static_cast<std::size_t>(n);
   }
 }
+
+namespace {
 
 void fsync_directory(const std::filesystem::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

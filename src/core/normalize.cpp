@@ -62,12 +62,13 @@ FinalScore final_score(const std::vector<ScoreEntry>& entries, Selection selecti
 }
 
 Json FinalScore::to_json() const {
-  auto number = [](double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); };
-  return {
-      {"valid", valid},           {"entry_index", entry_index ? Json(*entry_index) : Json(nullptr)},
-      {"raw", number(raw)},       {"score", number(score)},
-      {"normalized", normalized}, {"normalized_clipped", normalized_clipped},
-      {"reason", reason}};
+  return {{"valid", valid},
+          {"entry_index", entry_index ? Json(*entry_index) : Json(nullptr)},
+          {"raw", finite_or_null(raw)},
+          {"score", finite_or_null(score)},
+          {"normalized", normalized},
+          {"normalized_clipped", normalized_clipped},
+          {"reason", reason}};
 }
 
 }  // namespace rebench

@@ -18,11 +18,6 @@ namespace rebench {
 
 namespace {
 
-Json number_or_null(double value) { return std::isfinite(value) ? Json(value) : Json(nullptr); }
-double number_or_nan(const Json& value) {
-  return value.is_number() ? value.get<double>() : std::nan("");
-}
-
 std::pair<int, int> parse_version(const std::string& text, const std::filesystem::path& path) {
   int major = 0;
   int minor = 0;
@@ -58,18 +53,14 @@ EntryKind entry_kind_from_string(const std::string& text) {
 }
 
 Json ScoreEntry::to_json() const {
-  Json metrics_json = Json::array();
-  for (const Metric& m : metrics)
-    metrics_json.push_back(
-        {{"name", m.name}, {"value", number_or_null(m.value)}, {"unit", m.unit}});
   return {{"index", index},
           {"kind", rebench::to_string(kind)},
           {"timestamp", timestamp},
           {"elapsed_s", elapsed_s},
           {"scorer_duration_s", scorer_duration_s},
-          {"metrics", metrics_json},
-          {"raw", number_or_null(raw)},
-          {"score", number_or_null(score)},
+          {"metrics", metrics_to_json(metrics)},
+          {"raw", finite_or_null(raw)},
+          {"score", finite_or_null(score)},
           {"valid", valid},
           {"message", message},
           {"details", details},
@@ -84,9 +75,7 @@ ScoreEntry ScoreEntry::from_json(const Json& json) {
   e.timestamp = json.at("timestamp").get<std::string>();
   e.elapsed_s = json.at("elapsed_s").get<double>();
   e.scorer_duration_s = json.at("scorer_duration_s").get<double>();
-  for (const Json& m : json.at("metrics"))
-    e.metrics.push_back({m.at("name").get<std::string>(), number_or_nan(m.at("value")),
-                         m.at("unit").get<std::string>()});
+  e.metrics = metrics_from_json(json.at("metrics"));
   e.raw = number_or_nan(json.at("raw"));
   e.score = number_or_nan(json.at("score"));
   e.valid = json.at("valid").get<bool>();
@@ -180,15 +169,8 @@ ScoreLogContents read_score_log(const std::filesystem::path& path) {
 namespace {
 
 void write_line(int fd, const std::string& line, const std::filesystem::path& path) {
-  // One write(2) call per entry: with O_APPEND the line lands contiguously.
-  std::size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw Error("cannot append to score log " + path.string() + ": " + std::strerror(errno));
-    done += static_cast<std::size_t>(n);
-  }
+  // One line per call: with O_APPEND it lands contiguously after the previous entry.
+  write_all(fd, line, path);
   if (::fsync(fd) != 0)
     throw Error("cannot fsync score log " + path.string() + ": " + std::strerror(errno));
 }

@@ -127,13 +127,8 @@ Json agent_view(const ScoreEntry& entry, ScoreVisibility visibility) {
                {"scorer_duration_s", entry.scorer_duration_s},
                {"snapshot_id", entry.snapshot_id}};
   if (visibility == ScoreVisibility::kVisible) {
-    view["score"] = std::isfinite(entry.score) ? Json(entry.score) : Json(nullptr);
-    Json metrics = Json::array();
-    for (const Metric& m : entry.metrics)
-      metrics.push_back({{"name", m.name},
-                         {"value", std::isfinite(m.value) ? Json(m.value) : Json(nullptr)},
-                         {"unit", m.unit}});
-    view["metrics"] = metrics;
+    view["score"] = finite_or_null(entry.score);
+    view["metrics"] = metrics_to_json(entry.metrics);
     view["details"] = entry.details;
   }
   return view;
@@ -510,8 +505,8 @@ class Session {
       if (e.kind == EntryKind::kBaseline)
         baseline = {{"index", e.index},
                     {"valid", e.valid},
-                    {"raw", std::isfinite(e.raw) ? Json(e.raw) : Json(nullptr)},
-                    {"score", std::isfinite(e.score) ? Json(e.score) : Json(nullptr)},
+                    {"raw", finite_or_null(e.raw)},
+                    {"score", finite_or_null(e.score)},
                     {"message", e.message}};
     }
     result["baseline"] = baseline;
