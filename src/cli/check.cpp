@@ -92,7 +92,7 @@ void add_check_command(CLI::App& app, Context& context) {
       print_json(report);
     } else {
       std::cout << fmt::format(
-          "check {} on {} (anchors: starting {} {}, reference {} {}; tolerance ±{})\n", info.id,
+          "check {} on {} (anchors: starting {:.5g} {}, reference {:.5g} {}; tolerance ±{})\n", info.id,
           profile.name(), pair->starting.raw, info.metric_unit, pair->reference.raw,
           info.metric_unit, tolerance);
       for (const char* name : {"starting", "reference"}) {
