@@ -3,6 +3,7 @@
 // with it), optional network namespace, pinned GPU device nodes, and resource limits.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -73,6 +74,8 @@ class SandboxedProcess {
   /// (the PID namespace, or the whole descendant tree without a sandbox). Returns the exit status.
   int terminate(double grace_s);
   [[nodiscard]] pid_t pid() const { return pid_; }
+  /// Stops (true) or continues (false) every process of the sandbox (SIGSTOP / SIGCONT).
+  void pause(bool stop) { signal_all(stop ? SIGSTOP : SIGCONT); }
   /// What enforces the limits ("cgroup v2", "cgroup v1", "rlimit", …) for the record.
   [[nodiscard]] Json limits_record() const { return limits_record_; }
 
@@ -86,7 +89,8 @@ class SandboxedProcess {
   std::optional<int> status_;
   std::vector<std::filesystem::path> cgroups_;
   Json limits_record_ = Json::object();
-  int status_fd_ = -1;  ///< read end of bwrap's --json-status-fd
+  int status_fd_ = -1;        ///< read end of bwrap's --json-status-fd
+  std::string namespace_id_;  ///< "pid:[inode]" of the sandbox's PID namespace, read at start
 };
 
 /// Makes `path` (recursively) writable by the sandbox user when running as root.

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -44,8 +45,14 @@ class ScoreDoor {
   std::atomic<bool> closing_{false};
   std::atomic<int> queued_{0};
   std::mutex scoring_;
+  struct Client {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  static constexpr std::size_t kMaxClients = 64;
+  void reap_finished_clients();
   std::mutex clients_mutex_;
-  std::vector<std::thread> clients_;
+  std::vector<Client> clients_;
   std::thread acceptor_;
 };
 

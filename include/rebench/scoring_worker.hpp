@@ -3,6 +3,7 @@
 // re-checked by the environment's verify() in the harness.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <vector>
@@ -24,6 +25,7 @@ struct ScoringCall {
   double timeout_s = 600;
   std::vector<int> gpus;
   SandboxMode mode = SandboxMode::kBubblewrap;
+  const std::atomic<int>* cancel = nullptr;  ///< non-zero: stop the worker now (Ctrl-C)
 };
 
 /// The executable started as the scoring worker (default: this process's own executable). Test

@@ -77,7 +77,8 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& tex
 }
 
 void write_json_atomic(const std::filesystem::path& path, const Json& value) {
-  write_file_atomic(path, value.dump(2) + "\n");
+  // Invalid UTF-8 (e.g. a solution's output in a message) is replaced, never fatal.
+  write_file_atomic(path, value.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
 }
 
 ConfigReader::ConfigReader(std::string file, const Json& object, std::string where)

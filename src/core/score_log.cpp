@@ -151,14 +151,19 @@ ScoreLogContents read_score_log(const std::filesystem::path& path) {
 
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const bool last = i + 1 == lines.size();
-    try {
-      contents.entries.push_back(ScoreEntry::from_json(Json::parse(lines[i])));
-    } catch (const std::exception& e) {
-      // Only the final line can be torn by a crash; corruption elsewhere is an error.
+    Json parsed = Json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) {
+      // Only the final line can be torn by a crash mid-append; garbage elsewhere is corruption.
       if (last) {
         contents.torn_tail = true;
         break;
       }
+      throw Error(path.string() + ": line " + std::to_string(i + 1) + " is not JSON");
+    }
+    try {
+      contents.entries.push_back(ScoreEntry::from_json(parsed));
+    } catch (const std::exception& e) {
+      // Complete JSON that is not an entry this version understands: refuse, never truncate.
       throw Error(path.string() + ": line " + std::to_string(i + 1) +
                   " is not a valid score entry: " + e.what());
     }
@@ -224,7 +229,8 @@ ScoreLogWriter ScoreLogWriter::open(const std::filesystem::path& path) {
 
 ScoreEntry ScoreLogWriter::append(ScoreEntry entry) {
   entry.index = next_index_;
-  write_line(fd_, entry.to_json().dump() + "\n", path_);
+  write_line(fd_, entry.to_json().dump(-1, ' ', false, Json::error_handler_t::replace) + "\n",
+             path_);
   ++next_index_;
   return entry;
 }

@@ -11,7 +11,7 @@
 namespace rebench::door {
 
 bool send_line(int fd, const nlohmann::json& message) {
-  std::string line = message.dump() + "\n";
+  std::string line = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::send(fd, line.data() + done, line.size() - done, MSG_NOSIGNAL);

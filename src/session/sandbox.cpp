@@ -2,6 +2,7 @@
 #include "rebench/sandbox.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -133,6 +134,11 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec, bool drop, int stat
       if (fs::exists(node)) argv.insert(argv.end(), {"--dev-bind", node, node});
     }
   }
+  // /etc/resolv.conf often points into /run (systemd-resolved), which is a fresh tmpfs here.
+  std::error_code resolv_ec;
+  fs::path resolv = fs::canonical("/etc/resolv.conf", resolv_ec);
+  if (spec.network && !resolv_ec && resolv.string().rfind("/run/", 0) == 0)
+    argv.insert(argv.end(), {"--ro-bind-try", resolv.string(), resolv.string()});
   // Parent folders of bind targets: created traversable, or the dropped user could not reach
   // what is bound below them (bwrap creates them 0700 otherwise).
   std::set<std::string> parents;
@@ -157,7 +163,7 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec, bool drop, int stat
                                "--nproc=" + std::to_string(spec.limits.max_processes), "--"});
     const std::string id = std::to_string(kSandboxUid);
     argv.insert(argv.end(), {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups",
-                             "--inh-caps=-all", "--bounding-set=-all", "--"});
+                             "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"});
   }
   argv.insert(argv.end(), spec.command.begin(), spec.command.end());
   return argv;
@@ -166,9 +172,19 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec, bool drop, int stat
 }  // namespace
 
 std::string bubblewrap_problem() {
-  ProcessResult probe = run_process({"bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--proc",
-                                     "/proc", "--dev", "/dev", "--", "/bin/true"},
-                                    20);
+  // The probe uses the options rebench relies on (--perms needs bubblewrap >= 0.5).
+  std::vector<std::string> probe_argv = {
+      "bwrap", "--unshare-pid", "--ro-bind",  "/",       "/",        "--proc",
+      "/proc", "--dev",         "/dev",       "--perms", "0755",     "--tmpfs",
+      "/tmp",  "--dir",         "/tmp/probe", "--",      "/bin/true"};
+  if (::geteuid() != 0) probe_argv.insert(probe_argv.begin() + 1, "--unshare-user");
+  ProcessResult probe = run_process(probe_argv, 20);
+  if (probe.ok() && ::geteuid() == 0) {
+    for (const char* tool : {"/usr/bin/setpriv", "/usr/bin/prlimit"})
+      if (::access(tool, X_OK) != 0)
+        return std::string("the sandbox drops root with ") + tool +
+               ", which is missing (install util-linux), or pass --sandbox none to run UNPROTECTED";
+  }
   if (probe.ok()) return "";
   std::string why = probe.output.empty() ? probe.describe() : probe.output;
   while (!why.empty() && why.back() == '\n') why.pop_back();
@@ -246,13 +262,17 @@ SandboxedProcess SandboxedProcess::start(const SandboxSpec& spec, const StdioPla
       ::dup2(devnull, STDIN_FILENO);
     }
     if (!stdio.stdout_file.empty()) {
-      int fd = ::open(stdio.stdout_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      int fd = ::open(stdio.stdout_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (fd >= 0) ::dup2(fd, STDOUT_FILENO);
     }
     if (!stdio.stderr_file.empty()) {
-      int fd = ::open(stdio.stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      int fd = ::open(stdio.stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (fd >= 0) ::dup2(fd, STDERR_FILENO);
     }
+    // Nothing of the harness leaks in: close every inherited descriptor (log files, sockets)
+    // except stdio and bwrap's status pipe.
+    for (int fd = 3; fd < 65536; ++fd)
+      if (fd != status_pipe[1]) ::close(fd);
     if (status_pipe[1] >= 0) ::fcntl(status_pipe[1], F_SETFD, 0);  // bwrap writes here
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
@@ -297,6 +317,8 @@ SandboxedProcess SandboxedProcess::start(const SandboxSpec& spec, const StdioPla
   char chunk[512];
   double deadline = monotonic_seconds() + 30;
   while (monotonic_seconds() < deadline) {
+    pollfd ready{status_pipe[0], POLLIN, 0};
+    if (::poll(&ready, 1, 200) <= 0) continue;
     ssize_t n = ::read(status_pipe[0], chunk, sizeof chunk);
     if (n <= 0) break;
     buffer.append(chunk, static_cast<size_t>(n));
@@ -304,6 +326,12 @@ SandboxedProcess SandboxedProcess::start(const SandboxSpec& spec, const StdioPla
     if (at != std::string::npos && buffer.find('\n', at) != std::string::npos) {
       std::size_t colon = buffer.find(':', at);
       process.namespace_init_ = static_cast<pid_t>(std::stol(buffer.substr(colon + 1)));
+      // Remember which namespace it is now: a PID can be reused after the sandbox ends.
+      std::error_code ec;
+      process.namespace_id_ =
+          fs::read_symlink(
+              fs::path("/proc") / std::to_string(process.namespace_init_) / "ns" / "pid", ec)
+              .string();
       break;
     }
   }
@@ -327,7 +355,8 @@ SandboxedProcess::SandboxedProcess(SandboxedProcess&& other) noexcept
       status_(other.status_),
       cgroups_(std::move(other.cgroups_)),
       limits_record_(std::move(other.limits_record_)),
-      status_fd_(other.status_fd_) {
+      status_fd_(other.status_fd_),
+      namespace_id_(std::move(other.namespace_id_)) {
   other.pid_ = -1;
   other.status_fd_ = -1;
   other.cgroups_.clear();
@@ -362,9 +391,10 @@ void SandboxedProcess::signal_all(int signal) {
   std::vector<pid_t> targets;
   if (mode_ == SandboxMode::kBubblewrap) {
     // Every process whose PID namespace is the sandbox's: daemons and double forks included.
+    // Compared with the namespace recorded at start, never re-derived from a PID that may have
+    // been reused by an unrelated process.
     std::error_code ec;
-    fs::path init_ns = fs::path("/proc") / std::to_string(namespace_init_) / "ns" / "pid";
-    std::string ns = fs::read_symlink(init_ns, ec).string();
+    const std::string& ns = namespace_id_;
     if (!ns.empty()) {
       for (const auto& entry : fs::directory_iterator("/proc", ec)) {
         std::string name = entry.path().filename().string();
@@ -412,6 +442,10 @@ int SandboxedProcess::terminate(double grace_s) {
     signal_all(SIGKILL);
     if (mode_ == SandboxMode::kBubblewrap) ::kill(pid_, SIGKILL);
     if (wait(0.1)) break;
+  }
+  if (namespace_init_ > 0 && namespace_init_ != pid_) {
+    int ignored = 0;  // PID 1 of the sandbox re-parents to us (child subreaper): reap it
+    ::waitpid(namespace_init_, &ignored, WNOHANG);
   }
   for (const fs::path& group : cgroups_) {
     std::ifstream procs(group / "cgroup.procs");

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <system_error>
 
 #include <spdlog/spdlog.h>
 
@@ -50,12 +52,12 @@ void ScoreDoor::close() {
   if (closing_.exchange(true)) return;
   if (acceptor_.joinable()) acceptor_.join();
   ::close(listen_fd_);
-  std::vector<std::thread> clients;
+  std::vector<Client> clients;
   {
     std::lock_guard<std::mutex> lock(clients_mutex_);
     clients.swap(clients_);
   }
-  for (std::thread& t : clients) t.join();
+  for (Client& c : clients) c.thread.join();
 }
 
 void ScoreDoor::accept_loop() {
@@ -64,25 +66,75 @@ void ScoreDoor::accept_loop() {
     if (::poll(&fd, 1, 100) <= 0) continue;
     int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) continue;
-    timeval timeout{5, 0};  // a client that never sends its request cannot hold a thread forever
+    timeval timeout{1, 0};  // reads poll the overall request deadline (see serve)
     ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     std::lock_guard<std::mutex> lock(clients_mutex_);
-    clients_.emplace_back([this, client] {
-      serve(client);
+    reap_finished_clients();
+    if (clients_.size() >= kMaxClients) {  // a connection flood cannot exhaust threads
+      door::send_line(client,
+                      {{"ok", false}, {"final", true}, {"error", "too many open requests"}});
       ::close(client);
-    });
+      continue;
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    try {
+      clients_.push_back({std::thread([this, client, done] {
+                            serve(client);
+                            ::close(client);
+                            *done = true;
+                          }),
+                          done});
+    } catch (const std::system_error&) {  // no thread to be had: refuse, never crash
+      ::close(client);
+    }
+  }
+}
+
+void ScoreDoor::reap_finished_clients() {
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    if (*it->done) {
+      it->thread.join();
+      it = clients_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
 void ScoreDoor::serve(int client) {
-  std::string line;
-  if (!door::read_line(client, line)) return;
-  Json request = Json::parse(line, nullptr, false);
-  std::string command = request.is_object() ? request.value("command", "") : "";
   Json reply;
   try {
+    // One request line within 5 s in total (a byte every few seconds cannot hold a thread).
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    bool complete = false;
+    while (!complete && std::chrono::steady_clock::now() < deadline && !closing_) {
+      char c = 0;
+      ssize_t n = ::read(client, &c, 1);
+      if (n == 0) return;
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+        return;
+      }
+      if (c == '\n')
+        complete = true;
+      else
+        line.push_back(c);
+      if (line.size() > 4096) return;
+    }
+    if (!complete) return;
+    Json request = Json::parse(line, nullptr, false);
+    const std::string command =
+        request.is_object() && request.contains("command") && request["command"].is_string()
+            ? request["command"].get<std::string>()
+            : "";
     if (command == "score") {
+      struct QueueSlot {  // leaves the queue however the call ends
+        std::atomic<int>& queued;
+        ~QueueSlot() { --queued; }
+      };
       int ahead = queued_++;
+      QueueSlot slot{queued_};
       if (ahead > 0) door::send_line(client, {{"status", "queued"}, {"ahead", ahead}});
       {
         std::lock_guard<std::mutex> lane(scoring_);
@@ -93,7 +145,6 @@ void ScoreDoor::serve(int client) {
           reply = handlers_.score();
         }
       }
-      --queued_;
     } else if (command == "score_log") {
       reply = handlers_.score_log();
     } else if (command == "time_left") {

@@ -2,7 +2,12 @@
 // and worker side (score, write the result).
 #include "rebench/scoring_worker.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
 
 #include <algorithm>
 #include <fstream>
@@ -17,6 +22,7 @@
 #include "rebench/paths.hpp"
 #include "rebench/process.hpp"
 #include "rebench/profile.hpp"
+#include "rebench/time_util.hpp"
 #include "rebench/worker_phase.hpp"
 
 namespace rebench {
@@ -27,12 +33,33 @@ namespace {
 
 constexpr const char* kWorkerBinary = "/opt/rebench/bin/rebench";
 
+/// The last `bytes` of a file, read from its end (the file can be huge).
 std::string tail_of(const fs::path& file, std::size_t bytes) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  std::string text = s.str();
-  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  const std::streamoff size = in.tellg();
+  const std::streamoff start = size > static_cast<std::streamoff>(bytes) ? size - bytes : 0;
+  in.seekg(start);
+  std::string text(static_cast<std::size_t>(size - start), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  return text;
+}
+
+/// Reads the worker's result file, which agent code could have replaced: a regular file only
+/// (no FIFO, device or link), opened without blocking, at most 16 MiB.
+Json read_result_file(const fs::path& file) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw Error("cannot open the result file");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20)) {
+    ::close(fd);
+    throw Error("the result file is not a regular file of at most 16 MiB");
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size())) throw Error("the result file could not be read");
+  return Json::parse(text);
 }
 
 std::string without_phase_markers(const std::string& text) {
@@ -120,6 +147,10 @@ ScoreResult score_in_worker(const ScoringCall& call) {
   const Environment& env = *call.environment;
   fs::create_directories(call.call_dir);
   fs::create_directories(call.scratch);
+  // A fresh call folder: nothing left by an earlier (crashed) call can pass for this result.
+  std::error_code stale;
+  fs::remove_all(call.call_dir, stale);
+  fs::create_directories(call.call_dir);
   const std::string profile_file = call.profile->name() + ".json";
   write_json_atomic(call.call_dir / profile_file, call.profile->to_json());
   give_to_sandbox_user(call.call_dir);
@@ -181,17 +212,27 @@ ScoreResult score_in_worker(const ScoringCall& call) {
   } else {
     spec.environment.push_back("CUDA_VISIBLE_DEVICES=");
   }
-  spec.limits.max_file_gb = 64;
+  // The worker runs agent code: it gets the environment's memory and process limits too.
+  spec.limits = {env.info().resources.memory_gb, env.info().resources.max_processes, 64.0};
+  spec.cgroup_name = "rebench-worker-" + fs::path(call.call_dir).filename().string() + "-" +
+                     std::to_string(::getpid());
 
   ScoreResult result;
   std::optional<int> status;
   bool timed_out = false;
   try {
     SandboxedProcess worker = SandboxedProcess::start(spec, {call.log_file, call.log_file, true});
-    status = worker.wait(call.timeout_s);
-    if (!status) {
-      timed_out = true;
-      status = worker.terminate(1.0);
+    const double deadline = monotonic_seconds() + call.timeout_s;
+    while (!(status = worker.wait(0.05))) {
+      if (call.cancel != nullptr && call.cancel->load() != 0) {  // Ctrl-C: do not wait 10 minutes
+        worker.terminate(0.2);
+        return ScoreResult::invalid("scoring interrupted");
+      }
+      if (monotonic_seconds() >= deadline) {
+        timed_out = true;
+        status = worker.terminate(1.0);
+        break;
+      }
     }
   } catch (const Error& e) {
     return ScoreResult::invalid(std::string("the scoring worker could not start: ") + e.what());
@@ -227,12 +268,16 @@ ScoreResult score_in_worker(const ScoringCall& call) {
     result = ScoreResult::invalid(reason, failure_details);
   } else {
     try {
-      result = ScoreResult::from_json(read_json_file(call.call_dir / "result.json"));
+      result = ScoreResult::from_json(read_result_file(call.call_dir / "result.json"));
     } catch (const std::exception& e) {
       result = ScoreResult::invalid(std::string("the scoring worker's result is unreadable: ") +
                                     e.what());
     }
     ScoreRequest request{call.snapshot, call.private_dir, call.scratch, call.profile, call.seed};
+    // The transform is applied here, not taken from the worker, which ran agent code.
+    if (result.valid) result.score = env.info().transform.apply(result.raw);
+    if (result.valid && !std::isfinite(result.score))
+      result = ScoreResult::invalid("the scored value is not finite");
     env.verify(request, result);
   }
   return result;

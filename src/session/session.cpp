@@ -227,7 +227,14 @@ class Session {
       call.timeout_s = score_timeout_s_;
       call.gpus = lease_.gpus();
       call.mode = options_.sandbox;
+      call.cancel = &g_signal;
+      // When score time is not charged, the agent is frozen meanwhile: otherwise a score call
+      // kept always in flight would give it unlimited time.
+      const bool freeze =
+          !options_.count_score_time && kind != EntryKind::kFinal && agent_ != nullptr;
+      if (freeze) agent_->pause(true);
       ScoreResult result = score_in_worker(call);
+      if (freeze) agent_->pause(false);
       std::error_code ec;
       fs::remove_all(call.call_dir, ec);
       entry = ScoreEntry::from_result(result);
@@ -240,9 +247,12 @@ class Session {
     entry.elapsed_s = elapsed;
     entry.scorer_duration_s = monotonic_seconds() - start;
     entry = log_->append(entry);
-    entries_.push_back(entry);
+    {
+      std::lock_guard<std::mutex> entries_lock(entries_mutex_);
+      entries_.push_back(entry);
+    }
     if (!options_.count_score_time && agent_start_ > 0 && kind != EntryKind::kFinal)
-      excluded_score_s_ += entry.scorer_duration_s;
+      excluded_score_s_ = excluded_score_s_ + entry.scorer_duration_s;
     spdlog::info("score #{} ({}): {} {}", entry.index, to_string(kind),
                  entry.valid ? "valid" : "invalid", entry.message);
     if (agent_start_ > 0) write_state("running");
@@ -257,7 +267,8 @@ class Session {
   }
 
   Json door_log() {
-    std::lock_guard<std::mutex> lock(score_mutex_);
+    std::lock_guard<std::mutex> lock(
+        entries_mutex_);  // not the scoring lock: no wait behind a score
     Json list = Json::array();
     for (const ScoreEntry& e : entries_) list.push_back(agent_view(e, env_.info().visibility));
     return {{"ok", true}, {"entries", list}};
@@ -384,6 +395,10 @@ class Session {
       stdio.stdin_null = false;
     SandboxedProcess process = SandboxedProcess::start(spec, stdio);
     sandbox_limits_ = process.limits_record();
+    {
+      std::lock_guard<std::mutex> lock(score_mutex_);
+      agent_ = &process;
+    }
     std::string ended_by;
     double last_state = monotonic_seconds();
     int warned = 0;
@@ -419,6 +434,10 @@ class Session {
     }
     const double stop_at = monotonic_seconds();
     int status = process.terminate(options_.kill_grace_s);
+    {
+      std::lock_guard<std::mutex> lock(score_mutex_);  // waits for a scoring in progress
+      agent_ = nullptr;
+    }
     if (!agent_exit_) agent_exit_ = status;
     spdlog::info("agent stopped ({}) in {:.2f}s", ended_by, monotonic_seconds() - stop_at);
     if (human) std::fprintf(stderr, "\nrebench: session over (%s)\n", ended_by.c_str());
@@ -539,10 +558,12 @@ class Session {
   double score_timeout_s_ = 0;
   double agent_start_ = 0;
   double agent_end_used_ = 0;
-  double excluded_score_s_ = 0;
+  std::atomic<double> excluded_score_s_{0};  ///< written under score_mutex_, read anywhere
   std::optional<ScoreLogWriter> log_;
   std::vector<ScoreEntry> entries_;
-  std::mutex score_mutex_;
+  std::mutex score_mutex_;             ///< one scoring at a time
+  std::mutex entries_mutex_;           ///< guards entries_ for readers outside the scoring lane
+  SandboxedProcess* agent_ = nullptr;  ///< the running agent's sandbox (for freezing), or null
   std::mutex state_mutex_;
   std::optional<int> agent_exit_;
   Json sandbox_limits_ = Json::object();

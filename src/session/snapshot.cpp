@@ -1,14 +1,22 @@
-// Snapshots: hash the tree, copy it once into snapshots/<id>, make it read-only.
+// Snapshots: walk the solution without following links (openat + O_NOFOLLOW, every file checked
+// with fstat on the descriptor that is then read), hash and copy each file in one pass, store
+// the copy as snapshots/<id>, read-only.
 #include "rebench/snapshot.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "rebench/errors.hpp"
+#include "rebench/json_file.hpp"
 #include "rebench/sha256.hpp"
 
 namespace rebench {
@@ -17,116 +25,146 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct FileEntry {
-  fs::path relative;
-  bool directory = false;
-  bool executable = false;
-  std::uintmax_t size = 0;
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
 };
 
-std::vector<FileEntry> list_tree(const fs::path& root, std::uintmax_t max_bytes) {
-  if (!fs::is_directory(root)) throw Error(root.string() + " does not exist or is not a folder");
-  std::vector<FileEntry> entries;
-  std::uintmax_t total = 0;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
-       ++it) {
-    fs::file_status status = it->symlink_status();
-    FileEntry entry;
-    entry.relative = fs::relative(it->path(), root);
-    if (fs::is_symlink(status))
-      throw Error("solution/" + entry.relative.string() +
-                  " is a symbolic link; snapshots hold "
-                  "regular files and folders only (copy the file instead)");
-    if (fs::is_directory(status)) {
-      entry.directory = true;
-    } else if (fs::is_regular_file(status)) {
-      entry.size = it->file_size();
-      entry.executable = (status.permissions() & fs::perms::owner_exec) != fs::perms::none;
-      total += entry.size;
-      if (total > max_bytes)
-        throw Error(
-            fmt::format("solution/ holds more than {:.1f} MB, the snapshot size cap; move "
-                        "large files (data, checkpoints, build outputs) out of solution/",
-                        max_bytes / 1e6));
-    } else {
-      throw Error("solution/" + entry.relative.string() + " is not a regular file or folder");
-    }
-    entries.push_back(entry);
+struct Walk {
+  fs::path destination;  ///< where the copy goes (a .partial folder)
+  std::uintmax_t max_bytes = 0;
+  std::uintmax_t bytes = 0;
+  std::vector<std::string> manifest;  ///< "d path" / "f path x|- sha256", sorted at the end
+};
+
+[[noreturn]] void refuse(const std::string& relative, const std::string& why) {
+  throw Error("solution/" + relative + " " + why);
+}
+
+/// Copies the regular file `name` (opened relative to `dir_fd`) to `walk.destination/relative`,
+/// hashing exactly the bytes copied.
+void copy_file(int dir_fd, const char* name, const std::string& relative, Walk& walk) {
+  // O_NONBLOCK: a FIFO swapped in after the check cannot block the harness on open.
+  Fd in(::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (in.get() < 0) refuse(relative, std::string("cannot be opened: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    refuse(relative, "is not a regular file (links, devices and pipes are not allowed)");
+  const bool executable = (st.st_mode & S_IXUSR) != 0;
+  fs::path target = walk.destination / relative;
+  Fd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0555 : 0444));
+  if (out.get() < 0)
+    throw Error("cannot write snapshot file " + target.string() + ": " + std::strerror(errno));
+  Sha256 hash;
+  std::vector<char> buffer(1 << 16);
+  while (true) {
+    ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) refuse(relative, std::string("cannot be read: ") + std::strerror(errno));
+    if (n == 0) break;
+    walk.bytes += static_cast<std::uintmax_t>(n);
+    if (walk.bytes > walk.max_bytes)
+      throw Error(
+          fmt::format("solution/ holds more than {:.1f} MB, the snapshot size cap; move "
+                      "large files (data, checkpoints, build outputs) out of solution/",
+                      walk.max_bytes / 1e6));
+    hash.update(buffer.data(), static_cast<std::size_t>(n));
+    write_all(out.get(), std::string(buffer.data(), static_cast<std::size_t>(n)), target);
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const FileEntry& a, const FileEntry& b) { return a.relative < b.relative; });
-  return entries;
+  walk.manifest.push_back(
+      fmt::format("f {} {} {}", relative, executable ? "x" : "-", hash.hex_digest()));
+}
+
+void walk_directory(int dir_fd, const std::string& prefix, Walk& walk, int depth) {
+  if (depth > 64) refuse(prefix, "is nested too deeply");
+  int dup_fd = ::dup(dir_fd);
+  DIR* dir = ::fdopendir(dup_fd);
+  if (dir == nullptr) {
+    ::close(dup_fd);
+    refuse(prefix, "cannot be listed");
+  }
+  std::vector<std::string> names;
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string relative = prefix.empty() ? name : prefix + "/" + name;
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      refuse(relative, "vanished");
+    if (S_ISLNK(st.st_mode))
+      refuse(relative,
+             "is a symbolic link; snapshots hold regular files and folders only (copy the file "
+             "instead)");
+    if (S_ISDIR(st.st_mode)) {
+      Fd child(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (child.get() < 0) refuse(relative, "is not a folder any more");
+      fs::create_directory(walk.destination / relative);
+      walk.manifest.push_back("d " + relative);
+      walk_directory(child.get(), relative, walk, depth + 1);
+    } else if (S_ISREG(st.st_mode)) {
+      copy_file(dir_fd, name.c_str(), relative, walk);
+    } else {
+      refuse(relative, "is not a regular file or folder");
+    }
+  }
 }
 
 void make_read_only(const fs::path& root) {
+  const auto writable = fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
        ++it)
-    fs::permissions(it->path(),
-                    fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
-                    fs::perm_options::remove);
-  fs::permissions(root, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
-                  fs::perm_options::remove);
+    fs::permissions(it->path(), writable, fs::perm_options::remove);
+  fs::permissions(root, writable, fs::perm_options::remove);
 }
 
 }  // namespace
 
 Snapshot take_snapshot(const fs::path& solution, const fs::path& snapshots_dir,
                        std::uintmax_t max_bytes) {
-  std::vector<FileEntry> entries = list_tree(solution, max_bytes);
-  Sha256 manifest;
-  Snapshot snapshot;
-  for (const FileEntry& entry : entries) {
-    if (entry.directory) {
-      manifest.update("d " + entry.relative.string() + "\n");
-    } else {
-      manifest.update(fmt::format("f {} {} {}\n", entry.relative.string(),
-                                  entry.executable ? "x" : "-",
-                                  sha256_file(solution / entry.relative)));
-      snapshot.bytes += entry.size;
-    }
+  // The solution folder itself must not be a link either (e.g. ~/solution -> ../private).
+  Fd root(::open(solution.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (root.get() < 0)
+    throw Error(solution.filename().string() + "/ is missing, or is a link rather than a folder");
+  fs::create_directories(snapshots_dir);
+  Walk walk;
+  walk.max_bytes = max_bytes;
+  std::string random_suffix = std::to_string(::getpid()) + "-" + std::to_string(std::rand());
+  walk.destination = snapshots_dir / (".partial-" + random_suffix);
+  fs::create_directories(walk.destination);
+  try {
+    walk_directory(root.get(), "", walk, 0);
+  } catch (...) {
+    remove_tree(walk.destination);
+    throw;
   }
+  // The id describes exactly the bytes that were copied (the agent may edit files meanwhile).
+  std::sort(walk.manifest.begin(), walk.manifest.end());
+  Sha256 manifest;
+  for (const std::string& line : walk.manifest) manifest.update(line + "\n");
+  Snapshot snapshot;
   snapshot.id = manifest.hex_digest().substr(0, 16);
   snapshot.folder = snapshots_dir / snapshot.id;
+  snapshot.bytes = walk.bytes;
   if (fs::exists(snapshot.folder)) {
+    remove_tree(walk.destination);
     snapshot.reused = true;
     return snapshot;
   }
-  fs::create_directories(snapshots_dir);
-  fs::path partial = snapshots_dir / (snapshot.id + ".partial");
-  fs::remove_all(partial);
-  fs::create_directories(partial);
-  for (const FileEntry& entry : entries) {
-    if (entry.directory) {
-      fs::create_directories(partial / entry.relative);
-    } else {
-      fs::copy_file(solution / entry.relative, partial / entry.relative);
-      fs::permissions(partial / entry.relative,
-                      entry.executable ? fs::perms(0555) : fs::perms(0444));
-    }
-  }
-  // The agent may have changed files while we copied: the snapshot is whatever the copy holds,
-  // so its id must describe the copy, not the live folder.
-  Sha256 check;
-  for (const FileEntry& entry : entries) {
-    if (entry.directory)
-      check.update("d " + entry.relative.string() + "\n");
-    else
-      check.update(fmt::format("f {} {} {}\n", entry.relative.string(),
-                               entry.executable ? "x" : "-",
-                               sha256_file(partial / entry.relative)));
-  }
-  std::string copied_id = check.hex_digest().substr(0, 16);
-  if (copied_id != snapshot.id) {
-    snapshot.id = copied_id;
-    snapshot.folder = snapshots_dir / snapshot.id;
-    if (fs::exists(snapshot.folder)) {
-      fs::remove_all(partial);
-      snapshot.reused = true;
-      return snapshot;
-    }
-  }
-  make_read_only(partial);
-  fs::rename(partial, snapshot.folder);
+  make_read_only(walk.destination);
+  fs::rename(walk.destination, snapshot.folder);
   return snapshot;
 }
 

@@ -101,6 +101,31 @@ TEST(Session, AgentCannotSeeHarnessFilesNorWriteTheScoreLog) {
   EXPECT_EQ(read_text(run_dir / "score_log.jsonl").find("forged"), std::string::npos);
 }
 
+TEST(Session, LinksInTheSolutionAreRefusedAndHarnessDescriptorsDoNotLeak) {
+  TempDir dir;
+  std::string agent =
+      "cmd:cd $HOME; ls -l /proc/self/fd > fds.txt; "
+      "ln -s ../instructions.md solution/value.txt.link; score --json > inner.json; "
+      "rm solution/value.txt.link; mv solution real; ln -s real solution; score --json > "
+      "outer.json; "
+      "rm solution; mv real solution; echo 4 > solution/value.txt";
+  ProcessResult run = run_harness(test_run_args(dir.path(), agent, "1m"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  fs::path run_dir = only_run(dir.path());
+  Json inner = Json::parse(read_text(run_dir / "home" / "inner.json"));
+  EXPECT_FALSE(inner["entry"]["valid"].get<bool>());
+  EXPECT_NE(inner["entry"]["message"].get<std::string>().find("symbolic link"), std::string::npos)
+      << inner;
+  Json outer = Json::parse(read_text(run_dir / "home" / "outer.json"));
+  EXPECT_FALSE(outer["entry"]["valid"].get<bool>());
+  EXPECT_NE(outer["entry"]["message"].get<std::string>().find("link"), std::string::npos) << outer;
+  EXPECT_EQ(result_of(run_dir)["final"]["raw"], 4.0);
+  // Only stdio and the listing's own directory descriptor: no harness log, no sockets.
+  std::string fds = read_text(run_dir / "home" / "fds.txt");
+  EXPECT_EQ(fds.find("harness.log"), std::string::npos) << fds;
+  EXPECT_EQ(fds.find("socket:"), std::string::npos) << fds;
+}
+
 TEST(Session, DaemonsAndDoubleForksDieAtTheDeadlineWhichHoldsWithinTwoSeconds) {
   TempDir dir;
   std::string agent =

@@ -148,5 +148,27 @@ TEST(ScoreLog, MissingNewlineAfterCompleteEntryIsTerminatedBeforeAppend) {
   EXPECT_EQ(log.entries[1].index, 1);
 }
 
+TEST(ScoreLog, InvalidUtf8InAMessageIsReplacedNotFatal) {
+  // Messages carry solution output; bytes that are not UTF-8 must not abort the append.
+  TempDir dir;
+  auto writer = ScoreLogWriter::create(dir / "log.jsonl", header());
+  ScoreEntry e = entry(false, 0);
+  e.message = "crashed; last output: \xff\xfe";
+  EXPECT_NO_THROW(writer.append(e));
+  ScoreLogContents log = read_score_log(dir / "log.jsonl");
+  ASSERT_EQ(log.entries.size(), 1u);
+  EXPECT_NE(log.entries[0].message.find("crashed"), std::string::npos);
+}
+
+TEST(ScoreLog, CompleteButUnknownLastEntryIsRefusedNotTruncated) {
+  TempDir dir;
+  std::string text = header().to_json().dump() + "\n" + entry(true, 1).to_json().dump() + "\n" +
+                     R"({"index": 1, "kind": "from-the-future"})" + "\n";
+  write_text(dir / "log.jsonl", text);
+  EXPECT_THROW(read_score_log(dir / "log.jsonl"), Error);
+  EXPECT_THROW(ScoreLogWriter::open(dir / "log.jsonl"), Error);
+  EXPECT_EQ(read_text(dir / "log.jsonl"), text);
+}
+
 }  // namespace
 }  // namespace rebench
