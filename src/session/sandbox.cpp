@@ -67,10 +67,14 @@ std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits&
   if (fs::exists("/sys/fs/cgroup/cgroup.subtree_control")) {
     fs::path group = fs::path("/sys/fs/cgroup") / name;
     std::error_code ec;
+    ::rmdir(group.c_str());  // an empty group left by a crashed run of the same name (resume)
     write("/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids");
     if (fs::create_directory(group, ec) && !ec) {
       bool ok = true;
-      if (limits.memory_gb > 0) ok &= write(group / "memory.max", std::to_string(memory_bytes));
+      if (limits.memory_gb > 0) {
+        ok &= write(group / "memory.max", std::to_string(memory_bytes));
+        write(group / "memory.swap.max", "0");  // the limit must not spill into swap
+      }
       if (limits.max_processes > 0)
         ok &= write(group / "pids.max", std::to_string(limits.max_processes));
       if (ok) {
@@ -85,6 +89,7 @@ std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits&
   if (limits.memory_gb > 0 && fs::exists("/sys/fs/cgroup/memory/cgroup.procs")) {
     fs::path group = fs::path("/sys/fs/cgroup/memory") / name;
     std::error_code ec;
+    ::rmdir(group.c_str());
     if (fs::create_directory(group, ec) &&
         write(group / "memory.limit_in_bytes", std::to_string(memory_bytes))) {
       write(group / "memory.memsw.limit_in_bytes", std::to_string(memory_bytes));  // may not exist
@@ -95,6 +100,7 @@ std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits&
   if (limits.max_processes > 0 && fs::exists("/sys/fs/cgroup/pids/cgroup.procs")) {
     fs::path group = fs::path("/sys/fs/cgroup/pids") / name;
     std::error_code ec;
+    ::rmdir(group.c_str());
     if (fs::create_directory(group, ec) &&
         write(group / "pids.max", std::to_string(limits.max_processes))) {
       record["processes"] = "cgroup v1";
