@@ -193,7 +193,9 @@ class Session {
  private:
   double used_now() const {
     if (agent_start_ <= 0) return used_before_;
-    return used_before_ + (monotonic_seconds() - agent_start_) - excluded_score_s_;
+    const double now = monotonic_seconds();
+    const double frozen = frozen_since_ > 0 ? now - frozen_since_ : 0.0;
+    return used_before_ + (now - agent_start_) - excluded_score_s_ - frozen;
   }
   double seconds_left() const { return std::max(0.0, limit_s_ - used_now()); }
 
@@ -228,13 +230,19 @@ class Session {
       call.gpus = lease_.gpus();
       call.mode = options_.sandbox;
       call.cancel = &g_signal;
-      // When score time is not charged, the agent is frozen meanwhile: otherwise a score call
-      // kept always in flight would give it unlimited time.
-      const bool freeze =
-          !options_.count_score_time && kind != EntryKind::kFinal && agent_ != nullptr;
-      if (freeze) agent_->pause(true);
+      // Uncharged score time: the clock stops for the agent (used_now() subtracts it while the
+      // call runs, so the deadline cannot fire meanwhile) and the agent itself is frozen, or a
+      // score call kept always in flight would give it unlimited time.
+      const bool exclude =
+          !options_.count_score_time && kind != EntryKind::kFinal && agent_start_ > 0;
+      if (exclude) frozen_since_ = monotonic_seconds();
+      if (exclude && agent_ != nullptr) agent_->pause(true);
       ScoreResult result = score_in_worker(call);
-      if (freeze) agent_->pause(false);
+      if (exclude && agent_ != nullptr) agent_->pause(false);
+      if (exclude) {
+        excluded_score_s_ = excluded_score_s_ + (monotonic_seconds() - frozen_since_);
+        frozen_since_ = 0;
+      }
       std::error_code ec;
       fs::remove_all(call.call_dir, ec);
       entry = ScoreEntry::from_result(result);
@@ -251,8 +259,6 @@ class Session {
       std::lock_guard<std::mutex> entries_lock(entries_mutex_);
       entries_.push_back(entry);
     }
-    if (!options_.count_score_time && agent_start_ > 0 && kind != EntryKind::kFinal)
-      excluded_score_s_ = excluded_score_s_ + entry.scorer_duration_s;
     spdlog::info("score #{} ({}): {} {}", entry.index, to_string(kind),
                  entry.valid ? "valid" : "invalid", entry.message);
     if (agent_start_ > 0) write_state("running");
@@ -559,6 +565,7 @@ class Session {
   double agent_start_ = 0;
   double agent_end_used_ = 0;
   std::atomic<double> excluded_score_s_{0};  ///< written under score_mutex_, read anywhere
+  std::atomic<double> frozen_since_{0};      ///< start of an uncharged score call, 0 if none
   std::optional<ScoreLogWriter> log_;
   std::vector<ScoreEntry> entries_;
   std::mutex score_mutex_;             ///< one scoring at a time

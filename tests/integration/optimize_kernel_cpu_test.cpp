@@ -19,6 +19,12 @@ namespace fs = std::filesystem;
 using testing::TempDir;
 using testing::write_text;
 
+/// The body of a correct (sequential) solution, for solutions that differ from it in one way.
+constexpr const char* kCorrectLoop =
+    "  uint32_t s = 0; bool odd = false;\n"
+    "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) odd "
+    "= !odd; }\n";
+
 class OptimizeKernelCpu : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { set_worker_executable(REBENCH_TEST_HARNESS); }
@@ -104,11 +110,8 @@ TEST_F(OptimizeKernelCpu, CompileErrorComesBackAsTheMessage) {
 
 TEST_F(OptimizeKernelCpu, OutOfBoundsWriteIsInvalid) {
   ScoreResult r = scorer_.score(solution(
-      "extern \"C\" int rebench_prefix_sum(const int32_t* x, int32_t* y, int64_t n, void*) {\n"
-      "  uint32_t s = 0; bool odd = false;\n"
-      "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) "
-      "odd = !odd; }\n"
-      "  y[n + 7] = 12345; return 0; }\n"));
+      "extern \"C\" int rebench_prefix_sum(const int32_t* x, int32_t* y, int64_t n, void*) {\n" +
+      std::string(kCorrectLoop) + "  y[n + 7] = 12345; return 0; }\n"));
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.message.find("outside the output buffer"), std::string::npos) << r.message;
 }
@@ -127,11 +130,8 @@ TEST_F(OptimizeKernelCpu, MemoisingAcrossCallsIsCaughtByFreshInputs) {
       "static std::vector<int32_t> cache;\n"
       "extern \"C\" int rebench_prefix_sum(const int32_t* x, int32_t* y, int64_t n, void*) {\n"
       "  if ((int64_t)cache.size() == n) { for (int64_t i = 0; i < n; ++i) y[i] = cache[i]; return "
-      "0; }\n"
-      "  uint32_t s = 0; bool odd = false;\n"
-      "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) "
-      "odd = !odd; }\n"
-      "  cache.assign(y, y + n); return 0; }\n"));
+      "0; }\n" +
+      std::string(kCorrectLoop) + "  cache.assign(y, y + n); return 0; }\n"));
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.message.find("wrong output"), std::string::npos) << r.message;
 }
@@ -140,11 +140,8 @@ TEST_F(OptimizeKernelCpu, FlaggedImportsAreReported) {
   ScoreResult r = scorer_.score(solution(
       "#include <sys/mman.h>\n"
       "extern \"C\" int rebench_prefix_sum(const int32_t* x, int32_t* y, int64_t n, void*) {\n"
-      "  if (n < 0) mprotect(nullptr, 0, 0);\n"
-      "  uint32_t s = 0; bool odd = false;\n"
-      "  for (int64_t i = 0; i < n; ++i) { if (odd) s += x[i]; y[i] = int32_t(s); if (x[i] > 0) "
-      "odd = !odd; }\n"
-      "  return 0; }\n"));
+      "  if (n < 0) mprotect(nullptr, 0, 0);\n" +
+      std::string(kCorrectLoop) + "  return 0; }\n"));
   ASSERT_TRUE(r.valid) << r.message;
   ASSERT_TRUE(r.details.contains("flagged_imports"));
   EXPECT_EQ(r.details["flagged_imports"], Json::array({"mprotect"}));

@@ -291,6 +291,28 @@ TEST(Session, ReplayReproducesTheRecordedScoreCurve) {
   EXPECT_EQ(original, (std::vector<double>{7.0, 3.0}));
 }
 
+TEST(Session, UnchargedScoreTimeExtendsTheWallClockNotTheBudget) {
+  TempDir dir;
+  // The first score call hangs until the 2 s scoring limit; with --exclude-score-time those 2 s
+  // are not charged, and the agent is frozen while they pass.
+  std::vector<std::string> args = test_run_args(
+      dir.path(),
+      "cmd:cd $HOME; echo hang > solution/value.txt; score; echo 5 > solution/value.txt; sleep 100",
+      "4s");
+  args.insert(args.end(), {"--exclude-score-time", "--score-timeout", "2s"});
+  const auto start = std::chrono::steady_clock::now();
+  ProcessResult run = run_harness(args);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  Json result = result_of(only_run(dir.path()));
+  EXPECT_EQ(result["agent"]["ended_by"], "deadline");
+  EXPECT_NEAR(result["time"]["used_s"].get<double>(), 4.0, 0.5);
+  EXPECT_FALSE(result["time"]["score_time_counted"].get<bool>());
+  EXPECT_GT(wall, 5.5);  // 4 s of budget + 2 s of uncharged scoring
+  EXPECT_EQ(result["final"]["raw"], 5.0);
+}
+
 TEST(Session, UnsandboxedRunIsRecordedAsUnprotected) {
   TempDir dir;
   std::vector<std::string> args = test_run_args(dir.path(), "noop", "1m");
