@@ -148,6 +148,7 @@ class Session {
     score_timeout_s_ =
         options_.score_timeout_s > 0 ? options_.score_timeout_s : env_.info().score_timeout_s;
     fs::create_directories(run_.root() / "scoring");
+    pin_binaries();
   }
 
   RunOutcome execute(bool fresh) {
@@ -191,6 +192,27 @@ class Session {
   }
 
  private:
+  /// Links the worker binary and the sandbox tools into runs/<id>/bin: a rebuild of rebench
+  /// during a long run replaces the files in build/, not the inodes this run uses.
+  void pin_binaries() {
+    const fs::path bin = run_.root() / "bin";
+    auto pin = [](const fs::path& from, const fs::path& to) {
+      std::error_code ec;
+      fs::remove(to, ec);
+      fs::create_hard_link(from, to, ec);
+      if (ec) fs::copy_file(from, to, fs::copy_options::overwrite_existing);  // other filesystem
+    };
+    fs::create_directories(bin / "tools");
+    pin(worker_executable(), bin / "rebench");
+    set_worker_executable(bin / "rebench");
+    pin(tools_dir() / "rebench-tool", bin / "tools" / "rebench-tool");
+    for (const char* name : {"score", "score-log", "time-left"}) {
+      std::error_code ec;
+      fs::create_symlink("rebench-tool", bin / "tools" / name, ec);
+    }
+    tools_ = bin / "tools";
+  }
+
   double used_now() const {
     if (agent_start_ <= 0) return used_before_;
     const double now = monotonic_seconds();
@@ -297,13 +319,13 @@ class Session {
     spec.cgroup_name = "rebench-" + run_.id();
     const bool sandboxed = options_.sandbox == SandboxMode::kBubblewrap;
     const fs::path home = sandboxed ? fs::path("/home/agent") : run_.home();
-    const fs::path tools = sandboxed ? fs::path("/opt/rebench/bin") : tools_dir();
+    const fs::path tools = sandboxed ? fs::path("/opt/rebench/bin") : tools_;
     const fs::path socket =
         sandboxed ? fs::path("/run/rebench/door.sock") : door_folder / "door.sock";
     spec.workdir = home;
     spec.binds = {{run_.home(), "/home/agent", true},
                   {door_folder, "/run/rebench", true},
-                  {tools_dir(), "/opt/rebench/bin", false}};
+                  {tools_, "/opt/rebench/bin", false}};
     // The toolchain the harness builds with, so agents can compile and test locally too.
     for (const fs::path& folder : toolchain_folders())
       spec.binds.push_back({folder, folder, false});
@@ -555,6 +577,7 @@ class Session {
   }
 
   const Environment& env_;
+  fs::path tools_;  ///< the run's pinned copy of the in-sandbox tools
   Profile profile_;
   RunOptions options_;
   RunDir run_;

@@ -313,6 +313,42 @@ TEST(Session, UnchargedScoreTimeExtendsTheWallClockNotTheBudget) {
   EXPECT_EQ(result["final"]["raw"], 5.0);
 }
 
+TEST(Session, RebuildingRebenchDuringARunDoesNotBreakItsScoring) {
+  TempDir dir;
+  // Run a private copy of the harness, and replace that file mid-run the way a build does
+  // (write a new file, rename it over the old one).
+  fs::path harness = dir / "rebench-test-harness";
+  fs::copy_file(REBENCH_TEST_HARNESS, harness);
+  fs::create_directory_symlink(fs::path(REBENCH_TEST_HARNESS).parent_path() / "sandbox-tools",
+                               dir / "sandbox-tools");
+  fs::create_directories(dir / "runs");
+  std::vector<std::string> argv = {harness.string()};
+  for (const std::string& a : test_run_args(
+           dir / "runs",
+           "cmd:cd $HOME; score; sleep 3; echo 3 > solution/value.txt; score --json > second.json",
+           "1m"))
+    argv.push_back(a);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  fs::copy_file(REBENCH_TEST_HARNESS, dir / "rebuilt");
+  fs::rename(dir / "rebuilt", harness);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  fs::path run_dir = only_run(dir / "runs");
+  Json second = Json::parse(read_text(run_dir / "home" / "second.json"));
+  EXPECT_TRUE(second["entry"]["valid"].get<bool>()) << second;
+  EXPECT_EQ(result_of(run_dir)["final"]["raw"], 3.0);
+}
+
 TEST(Session, UnsandboxedRunIsRecordedAsUnprotected) {
   TempDir dir;
   std::vector<std::string> args = test_run_args(dir.path(), "noop", "1m");
