@@ -28,6 +28,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
 
   CLI::App app{"rebench: RE-Bench environments and a harness that scores agents on them."};
   app.require_subcommand(1);
+  app.fallthrough();  // global flags (-v, -q) work after the subcommand too
   app.set_version_flag("--version",
                        std::string(harness_version()) + " (commit " + harness_commit() + ")");
   int verbose = 0;

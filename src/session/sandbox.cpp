@@ -51,6 +51,25 @@ void add_system_binds(std::vector<std::string>& argv) {
   }
 }
 
+/// The cgroup v1 folder of `controller` that this process is in (e.g. a container's), so that
+/// sandboxes nest inside it and its own limits still apply; the hierarchy root as a fallback.
+fs::path own_v1_cgroup(const std::string& controller) {
+  const fs::path root = fs::path("/sys/fs/cgroup") / controller;
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    // "N:controller[,controller…]:/path"
+    std::size_t first = line.find(':'), second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    std::string controllers = "," + line.substr(first + 1, second - first - 1) + ",";
+    if (controllers.find("," + controller + ",") == std::string::npos) continue;
+    fs::path own = root / fs::path(line.substr(second + 1)).relative_path();
+    std::error_code ec;
+    if (fs::is_directory(own, ec)) return own;
+  }
+  return root;
+}
+
 /// Creates a cgroup (v2, else v1 memory+pids) holding the limits; returns the folders to join.
 std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits& limits,
                                    Json& record) {
@@ -87,7 +106,7 @@ std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits&
   }
   // cgroup v1: separate memory and pids hierarchies.
   if (limits.memory_gb > 0 && fs::exists("/sys/fs/cgroup/memory/cgroup.procs")) {
-    fs::path group = fs::path("/sys/fs/cgroup/memory") / name;
+    fs::path group = own_v1_cgroup("memory") / name;
     std::error_code ec;
     ::rmdir(group.c_str());
     if (fs::create_directory(group, ec) &&
@@ -98,7 +117,7 @@ std::vector<fs::path> make_cgroups(const std::string& name, const SandboxLimits&
     }
   }
   if (limits.max_processes > 0 && fs::exists("/sys/fs/cgroup/pids/cgroup.procs")) {
-    fs::path group = fs::path("/sys/fs/cgroup/pids") / name;
+    fs::path group = own_v1_cgroup("pids") / name;
     std::error_code ec;
     ::rmdir(group.c_str());
     if (fs::create_directory(group, ec) &&
