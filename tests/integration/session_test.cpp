@@ -128,11 +128,16 @@ TEST(Session, LinksInTheSolutionAreRefusedAndHarnessDescriptorsDoNotLeak) {
 
 TEST(Session, DaemonsAndDoubleForksDieAtTheDeadlineWhichHoldsWithinTwoSeconds) {
   TempDir dir;
+  // Heartbeats are written to a temporary file and renamed, so a SIGKILL mid-write never leaves
+  // an empty heartbeat behind.
   std::string agent =
       "cmd:cd $HOME; date +%s.%N > start; "
-      "setsid sh -c 'trap \"\" TERM; while true; do date +%s.%N > hb_setsid; sleep 0.1; done' & "
-      "( sh -c 'trap \"\" TERM; while true; do date +%s.%N > hb_double; sleep 0.1; done' & ) ; "
-      "trap '' TERM; while true; do date +%s.%N > hb_main; sleep 0.1; done";
+      "setsid sh -c 'trap \"\" TERM; while true; do date +%s.%N > hb_setsid.t && mv hb_setsid.t "
+      "hb_setsid; sleep 0.1; done' & "
+      "( sh -c 'trap \"\" TERM; while true; do date +%s.%N > hb_double.t && mv hb_double.t "
+      "hb_double; sleep 0.1; done' & ) ; "
+      "trap '' TERM; while true; do date +%s.%N > hb_main.t && mv hb_main.t hb_main; sleep 0.1; "
+      "done";
   ProcessResult run = run_harness(test_run_args(dir.path(), agent, "3s"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   fs::path home = only_run(dir.path()) / "home";
