@@ -23,7 +23,7 @@ print(os.path.realpath(os.path.join(torch.utils.cmake_prefix_path, "..", "..")))
     "${nvcc}" "${nvflags[@]}" -o "${build}/gpu_reference.so" "${env_dir}/reference/h100/solution.cu"
     "${nvcc}" "${nvflags[@]}" -o "${build}/gpu_ceiling.so" "${env_dir}/ceiling/h100/solution.cu"
     # --no-as-needed: nothing references libtorch_cuda's symbols directly, but its CUDA kernels
-    # must be loaded (registered) or the ops fail with "not implemented for CUDA".
+    # must be loaded (registered) or every CUDA op fails at dispatch (no CUDA kernel registered).
     "${nvcc}" "${nvflags[@]}" -D_GLIBCXX_USE_CXX11_ABI="${torch_abi}" \
       -I"${torch_root}/include" -I"${torch_root}/include/torch/csrc/api/include" \
       -o "${build}/gpu_starting.so" "${env_dir}/starting/h100/solution.cu" \
