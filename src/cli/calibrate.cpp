@@ -23,33 +23,28 @@ void add_calibrate_command(CLI::App& app, Context& context) {
   auto* command = app.add_subcommand(
       "calibrate", "Measure starting/reference raw values here and store them as anchors");
   struct Options {
-    std::string environment, profile, sandbox = "bubblewrap", write, gpus = "auto";
+    std::string environment, write;
+    MachineOptions machine;
     int repeats = 3;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
   command->add_option("ENV", o->environment, "Environment id")->required();
-  command->add_option("--profile", o->profile, "Hardware profile (default: detected)");
   command->add_option("--repeats", o->repeats, "Scorings per solution; the median is stored")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   command->add_option("--write", o->write,
                       "Anchor table to update (default: $REBENCH_CACHE/anchors.local.json; pass "
                       "configs/anchors.json to update the committed table)");
-  command->add_option("--sandbox", o->sandbox, "bubblewrap | none")
-      ->check(CLI::IsMember({"bubblewrap", "none"}))
-      ->capture_default_str();
-  command->add_option("--gpus", o->gpus, "GPUs to pin: auto or a list")->capture_default_str();
+  add_machine_options(command, o->machine);
   command->add_flag("--json", o->json, "Print JSON");
   const Registry* registry = context.registry;
   context.actions["calibrate"] = [o, registry] {
     const Environment& env = registry->get(o->environment);
     const EnvironmentInfo& info = env.info();
-    Profile profile = resolve_profile(configs_dir() / "profiles", o->profile);
-    GpuLease lease = lease_gpus_for(env, profile, o->gpus);
-    SolutionScorer scorer(env, profile,
-                          o->sandbox == "none" ? SandboxMode::kNone : SandboxMode::kBubblewrap,
-                          lease.gpus());
+    Profile profile = resolve_profile(configs_dir() / "profiles", o->machine.profile);
+    GpuLease lease = lease_gpus_for(env, profile, o->machine.gpus);
+    SolutionScorer scorer(env, profile, o->machine.sandbox_mode(), lease.gpus());
     nlohmann::json report = {
         {"environment", info.id}, {"profile", profile.name()}, {"repeats", o->repeats}};
     AnchorPair pair;

@@ -21,23 +21,20 @@ void add_check_command(CLI::App& app, Context& context) {
   auto* command = app.add_subcommand(
       "check", "Score starting and reference here; fail unless they normalise to ~0 and ~1");
   struct Options {
-    std::string environment, profile, sandbox = "bubblewrap", anchors, gpus = "auto";
+    std::string environment, anchors;
+    MachineOptions machine;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
   command->add_option("ENV", o->environment, "Environment id")->required();
-  command->add_option("--profile", o->profile, "Hardware profile (default: detected)");
-  command->add_option("--sandbox", o->sandbox, "bubblewrap | none")
-      ->check(CLI::IsMember({"bubblewrap", "none"}))
-      ->capture_default_str();
   command->add_option("--anchors", o->anchors, "Anchor table (default: configs/anchors.json)");
-  command->add_option("--gpus", o->gpus, "GPUs to pin: auto or a list")->capture_default_str();
+  add_machine_options(command, o->machine);
   command->add_flag("--json", o->json, "Print JSON");
   const Registry* registry = context.registry;
   context.actions["check"] = [o, registry] {
     const Environment& env = registry->get(o->environment);
     const EnvironmentInfo& info = env.info();
-    Profile profile = resolve_profile(configs_dir() / "profiles", o->profile);
+    Profile profile = resolve_profile(configs_dir() / "profiles", o->machine.profile);
     std::filesystem::path anchors_file =
         o->anchors.empty() ? configs_dir() / "anchors.json" : std::filesystem::path(o->anchors);
     AnchorTable table = AnchorTable::load(anchors_file);
@@ -49,10 +46,8 @@ void add_check_command(CLI::App& app, Context& context) {
     const double tolerance = table.find(info.id)->check_tolerance;
     const double start = info.transform.apply(pair->starting.raw);
     const double ref = info.transform.apply(pair->reference.raw);
-    GpuLease lease = lease_gpus_for(env, profile, o->gpus);
-    SolutionScorer scorer(env, profile,
-                          o->sandbox == "none" ? SandboxMode::kNone : SandboxMode::kBubblewrap,
-                          lease.gpus());
+    GpuLease lease = lease_gpus_for(env, profile, o->machine.gpus);
+    SolutionScorer scorer(env, profile, o->machine.sandbox_mode(), lease.gpus());
     nlohmann::json report = {{"environment", info.id},
                              {"profile", profile.name()},
                              {"tolerance", tolerance},
@@ -92,8 +87,8 @@ void add_check_command(CLI::App& app, Context& context) {
       print_json(report);
     } else {
       std::cout << fmt::format(
-          "check {} on {} (anchors: starting {:.5g} {}, reference {:.5g} {}; tolerance ±{})\n", info.id,
-          profile.name(), pair->starting.raw, info.metric_unit, pair->reference.raw,
+          "check {} on {} (anchors: starting {:.5g} {}, reference {:.5g} {}; tolerance ±{})\n",
+          info.id, profile.name(), pair->starting.raw, info.metric_unit, pair->reference.raw,
           info.metric_unit, tolerance);
       for (const char* name : {"starting", "reference"}) {
         const auto& line = report[name];

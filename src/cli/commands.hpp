@@ -12,6 +12,7 @@
 
 #include "rebench/exit_code.hpp"
 #include "rebench/registry.hpp"
+#include "rebench/sandbox.hpp"
 
 namespace rebench::cli {
 
@@ -25,6 +26,15 @@ struct Context {
 
 /// Prints JSON to stdout (pretty, newline-terminated): the machine-readable output of --json.
 void print_json(const nlohmann::json& value);
+
+/// --profile, --sandbox and --gpus: shared by the commands that score on this machine.
+struct MachineOptions {
+  std::string profile;  ///< "" = detected from the hardware
+  std::string sandbox = "bubblewrap";
+  std::string gpus = "auto";
+  [[nodiscard]] SandboxMode sandbox_mode() const;
+};
+void add_machine_options(CLI::App* command, MachineOptions& options);
 
 /// Prints a finished run: result.json with --json, else the summary and the run directory.
 void print_run_outcome(const nlohmann::json& result, const std::string& run_dir, bool json);

@@ -6,7 +6,9 @@
 
 namespace rebench::cli {
 
-void print_json(const nlohmann::json& value) { std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl; }
+void print_json(const nlohmann::json& value) {
+  std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+}
 
 void print_run_outcome(const nlohmann::json& result, const std::string& run_dir, bool json) {
   if (json)

@@ -12,8 +12,9 @@ namespace rebench::cli {
 void add_run_command(CLI::App& app, Context& context) {
   auto* command = app.add_subcommand("run", "Run an agent or a human on one environment");
   struct Options {
-    std::string environment, agent, time_limit, profile, gpus = "auto", network = "on";
-    std::string runs_dir = "runs", sandbox = "bubblewrap", agent_dir, anchors, score_timeout;
+    std::string environment, agent, time_limit, network = "on";
+    std::string runs_dir = "runs", agent_dir, anchors, score_timeout;
+    MachineOptions machine;
     std::vector<std::string> pass_env;
     bool human = false, json = false, exclude_score_time = false;
     std::optional<std::uint64_t> seed;
@@ -27,9 +28,7 @@ void add_run_command(CLI::App& app, Context& context) {
   human->excludes(agent);
   command->add_option("--time-limit", o->time_limit,
                       "Budget, e.g. 30m, 8h (default: the environment's)");
-  command->add_option("--profile", o->profile, "Hardware profile: h100 | cpu (default: detected)");
-  command->add_option("--gpus", o->gpus, "GPUs to pin: auto or a list like 0,1")
-      ->capture_default_str();
+  add_machine_options(command, o->machine);
   command->add_option("--network", o->network, "Agent network: on | none")
       ->check(CLI::IsMember({"on", "none"}))
       ->capture_default_str();
@@ -37,9 +36,6 @@ void add_run_command(CLI::App& app, Context& context) {
   command->add_option("--seed", o->seed,
                       "Seed passed to the agent as REBENCH_SEED and recorded (default: random); "
                       "scoring inputs always come from a CSPRNG");
-  command->add_option("--sandbox", o->sandbox, "bubblewrap | none (none is UNPROTECTED)")
-      ->check(CLI::IsMember({"bubblewrap", "none"}))
-      ->capture_default_str();
   command->add_option("--agent-dir", o->agent_dir, "Folder bound read-only at /opt/agent");
   command->add_option("--pass-env", o->pass_env,
                       "Environment variable passed to the agent (repeatable)");
@@ -62,12 +58,12 @@ void add_run_command(CLI::App& app, Context& context) {
       options.agent = parse_agent_spec(o->agent);
     if (!o->time_limit.empty()) options.time_limit_s = parse_duration(o->time_limit);
     if (!o->score_timeout.empty()) options.score_timeout_s = parse_duration(o->score_timeout);
-    options.profile = o->profile;
-    options.gpus = o->gpus;
+    options.profile = o->machine.profile;
+    options.gpus = o->machine.gpus;
     options.network = o->network == "on";
     options.runs_dir = o->runs_dir;
     options.seed = o->seed;
-    options.sandbox = o->sandbox == "none" ? SandboxMode::kNone : SandboxMode::kBubblewrap;
+    options.sandbox = o->machine.sandbox_mode();
     options.agent_dir = o->agent_dir;
     options.pass_env = o->pass_env;
     options.count_score_time = !o->exclude_score_time;

@@ -236,14 +236,7 @@ TEST(Session, InterruptThenResumeContinuesWithTheRemainingBudget) {
   for (const std::string& a :
        test_run_args(dir.path(), "cmd:echo 6 > $HOME/solution/value.txt; score; sleep 100", "8s"))
     argv.push_back(a);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (std::string& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
+  pid_t pid = testing::start_process(argv);
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   ::kill(pid, SIGINT);
   int status = 0;
@@ -333,14 +326,7 @@ TEST(Session, RebuildingRebenchDuringARunDoesNotBreakItsScoring) {
            "cmd:cd $HOME; score; sleep 3; echo 3 > solution/value.txt; score --json > second.json",
            "1m"))
     argv.push_back(a);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (std::string& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
+  pid_t pid = testing::start_process(argv);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   fs::copy_file(REBENCH_TEST_HARNESS, dir / "rebuilt");
   fs::rename(dir / "rebuilt", harness);

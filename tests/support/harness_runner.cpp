@@ -2,6 +2,7 @@
 #include "support/harness_runner.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace rebench::testing {
 
@@ -11,6 +12,18 @@ ProcessResult run_harness(const std::vector<std::string>& args, double timeout_s
   std::vector<std::string> argv = {REBENCH_TEST_HARNESS};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(argv, timeout_s, {}, 256 * 1024);
+}
+
+pid_t start_process(const std::vector<std::string>& argv) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
 }
 
 fs::path only_run(const fs::path& runs_dir) {

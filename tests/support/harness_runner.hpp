@@ -1,6 +1,8 @@
 // Helpers for integration tests that run the test harness binary as a subprocess.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -12,6 +14,10 @@ namespace rebench::testing {
 
 /// Runs the test harness (rebench CLI + test_env) with `args`.
 ProcessResult run_harness(const std::vector<std::string>& args, double timeout_s = 120);
+
+/// Starts `argv` (argv[0] is a path) as a child without waiting, for tests that signal it or
+/// change files while it runs; the caller waits with waitpid.
+pid_t start_process(const std::vector<std::string>& argv);
 
 /// The single run directory under `runs_dir` (fails the test if there is not exactly one).
 std::filesystem::path only_run(const std::filesystem::path& runs_dir);
