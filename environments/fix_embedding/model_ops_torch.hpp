@@ -1,0 +1,46 @@
+// The libtorch side of fix_embedding: the held-out loss of a checked checkpoint (scoring) and the
+// reference repair (train the token embedding with the body frozen). Declarations are torch-free,
+// so the environment's other files need no libtorch headers.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "fix_embedding/settings.hpp"
+#include "fix_embedding/task_files.hpp"
+#include "lm/gpt_config.hpp"
+#include "lm/safetensors.hpp"
+#include "lm/token_corpus.hpp"
+
+namespace rebench::fix_embedding {
+
+/// Mean next-token loss [nats/token] of `file` (already through check_checkpoint) loaded as a GPT
+/// of exactly `config`, over every held-out window, in float32 (no autocast) on the CPU or the
+/// first visible CUDA device. Throws Rejected when the checkpoint's metadata describes another
+/// model (e.g. a different n_head, which no tensor shape shows).
+double heldout_loss(const lm::SafetensorsFile& file, const lm::GptConfig& config,
+                    const HeldoutSet& heldout, bool cuda, std::int64_t batch);
+
+/// heldout_loss of a trusted checkpoint file (the clean base model).
+double heldout_loss(const std::filesystem::path& checkpoint, const lm::GptConfig& config,
+                    const HeldoutSet& heldout, bool cuda, std::int64_t batch);
+
+struct ReferenceRun {
+  double final_train_loss = 0.0;
+  double val_loss = 0.0;  ///< on the recipe's fixed val windows (monitoring only)
+  double seconds = 0.0;
+  std::int64_t tokens = 0;
+  std::string device;
+};
+
+/// The reference repair: loads `corrupted`, initialises the token embedding per `recipe`,
+/// trains only transformer.wte (the body frozen) on the corpus's train split, and saves the
+/// result to `out`.
+ReferenceRun train_reference(const std::filesystem::path& corrupted,
+                             const std::filesystem::path& out, const lm::TokenCorpus& corpus,
+                             const ReferenceRecipe& recipe, bool cuda,
+                             const std::function<void(const std::string&)>& say);
+
+}  // namespace rebench::fix_embedding
