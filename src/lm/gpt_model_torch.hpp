@@ -1,0 +1,91 @@
+// The GPT of nanoGPT in libtorch: learned positions, pre-LayerNorm blocks, GELU MLP, causal
+// self-attention, input and output embeddings tied. Parameter names are nanoGPT's
+// ("transformer.h.0.attn.c_attn.weight", …), so nanoGPT and GPT-2 checkpoints map onto it.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "lm/gpt_config.hpp"
+
+namespace rebench::lm {
+
+class CausalSelfAttentionImpl : public torch::nn::Module {
+ public:
+  explicit CausalSelfAttentionImpl(const GptConfig& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::Linear c_attn{nullptr};  ///< q, k, v projections in one matrix
+  torch::nn::Linear c_proj{nullptr};
+
+ private:
+  std::int64_t n_head_;
+  double dropout_;
+};
+TORCH_MODULE(CausalSelfAttention);
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  explicit MlpImpl(const GptConfig& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::Linear c_fc{nullptr};
+  torch::nn::Linear c_proj{nullptr};
+
+ private:
+  double dropout_;
+};
+TORCH_MODULE(Mlp);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const GptConfig& config);
+  torch::Tensor forward(torch::Tensor x);
+
+  torch::nn::LayerNorm ln_1{nullptr};
+  CausalSelfAttention attn{nullptr};
+  torch::nn::LayerNorm ln_2{nullptr};
+  Mlp mlp{nullptr};
+};
+TORCH_MODULE(Block);
+
+/// nanoGPT's `transformer` ModuleDict: embeddings, blocks, final LayerNorm.
+class TransformerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerImpl(const GptConfig& config);
+
+  torch::nn::Embedding wte{nullptr};
+  torch::nn::Embedding wpe{nullptr};
+  torch::nn::ModuleList h{nullptr};
+  torch::nn::LayerNorm ln_f{nullptr};
+};
+TORCH_MODULE(Transformer);
+
+class GptImpl : public torch::nn::Module {
+ public:
+  /// Builds the model with nanoGPT's initialisation drawn from torch's global generator (seed it
+  /// with torch::manual_seed for a deterministic model).
+  explicit GptImpl(const GptConfig& config);
+
+  /// Logits [B, T, vocab] for token ids `idx` [B, T] (T ≤ block_size).
+  torch::Tensor forward(const torch::Tensor& idx);
+  /// Mean next-token cross-entropy of `forward(idx)` against `targets` [B, T], in float32.
+  torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
+  /// Final hidden states [B, T, n_embd] (before the tied output projection).
+  torch::Tensor hidden_states(const torch::Tensor& idx);
+
+  [[nodiscard]] const GptConfig& config() const { return config_; }
+  /// Parameters by nanoGPT name (the tied output layer has no entry of its own).
+  [[nodiscard]] std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
+
+  Transformer transformer{nullptr};
+
+ private:
+  void initialise();
+  GptConfig config_;
+};
+TORCH_MODULE(Gpt);
+
+/// True when this libtorch has the fused scaled_dot_product_attention (2.x).
+bool has_fused_attention();
+
+}  // namespace rebench::lm
