@@ -19,6 +19,7 @@ void add_all_commands(CLI::App& app, Context& context) {
   add_check_command(app, context);
   add_calibrate_command(app, context);
   add_score_worker_command(app, context);
+  add_prepare_command(app, context);
 }
 
 int run_cli(int argc, char** argv, const Registry& registry) {
@@ -47,7 +48,13 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   setup_logging(quiet ? -1 : verbose);
   try {
     for (const CLI::App* sub : app.get_subcommands()) {
-      auto action = context.actions.find(sub->get_name());
+      // A nested subcommand's action is keyed by its path, e.g. "prepare corpus".
+      std::string key = sub->get_name();
+      for (const CLI::App* nested = sub; !nested->get_subcommands().empty();) {
+        nested = nested->get_subcommands().front();
+        key += " " + nested->get_name();
+      }
+      auto action = context.actions.find(key);
       if (action != context.actions.end()) return to_int(action->second());
     }
     spdlog::error("no action for this command");

@@ -18,6 +18,7 @@ namespace rebench::cli {
 
 /// Shared state of one invocation: the argv (for provenance) and, per subcommand name, the
 /// action to run after parsing (so logging is set up first and errors reach main's handler).
+/// Nested subcommands are keyed by their path: "prepare corpus".
 struct Context {
   std::vector<std::string> argv;
   const Registry* registry = nullptr;  ///< the environments this binary knows
@@ -51,5 +52,9 @@ void add_resume_command(CLI::App& app, Context& context);
 void add_check_command(CLI::App& app, Context& context);
 void add_calibrate_command(CLI::App& app, Context& context);
 void add_score_worker_command(CLI::App& app, Context& context);
+void add_prepare_command(CLI::App& app, Context& context);
+/// Nested subcommands of `prepare` (actions keyed "prepare <name>").
+void add_prepare_corpus(CLI::App& prepare, Context& context);
+void add_prepare_base_models(CLI::App& prepare, Context& context);
 
 }  // namespace rebench::cli
