@@ -1,7 +1,13 @@
 // GPT substrate on a CUDA GPU: bf16 autocast training learns and stays finite, the fused AdamW
 // and attention paths agree with the CPU reference, evaluation is deterministic on the GPU.
+#include <ucontext.h>
+#include <unistd.h>
+#include <csignal>
+#include <cstring>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "lm/adamw_torch.hpp"
 #include "lm/checkpoint_torch.hpp"
@@ -11,6 +17,32 @@
 
 namespace rebench::lm {
 namespace {
+
+// A crash in libtorch should say where: print the faulting instruction, the top of the stack and
+// the executable mappings (for addr2line), then die as before.
+void print_crash_and_die(int signal, siginfo_t* info, void* context) {
+  auto* uc = static_cast<ucontext_t*>(context);
+  const auto rip = static_cast<unsigned long long>(uc->uc_mcontext.gregs[REG_RIP]);
+  const auto* rsp = reinterpret_cast<const unsigned long long*>(uc->uc_mcontext.gregs[REG_RSP]);
+  std::fprintf(stderr, "signal %d at rip=0x%llx fault address=%p\n", signal, rip, info->si_addr);
+  for (int i = 0; i < 24; ++i) std::fprintf(stderr, "  stack[%d] = 0x%llx\n", i, rsp[i]);
+  if (FILE* maps = std::fopen("/proc/self/maps", "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, maps)) {
+      if (std::strstr(line, "r-xp")) std::fputs(line, stderr);
+    }
+    std::fclose(maps);
+  }
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+[[maybe_unused]] const bool kStackOnCrash = [] {
+  struct sigaction action {};
+  action.sa_sigaction = print_crash_and_die;
+  action.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &action, nullptr);
+  return true;
+}();
 
 GptConfig small_config() {
   GptConfig c;
@@ -64,6 +96,53 @@ TEST_F(LmGpuTest, Bf16TrainingLearnsAndStaysFinite) {
     EXPECT_EQ(p.scalar_type(), torch::kFloat32) << name << ": master weights stay float32";
     EXPECT_TRUE(torch::isfinite(p).all().item<bool>()) << name;
   }
+}
+
+TEST_F(LmGpuTest, CpuForwardRunsOnThisLibtorch) {
+  torch::manual_seed(2);
+  Gpt cpu_model(small_config());
+  cpu_model->eval();
+  torch::NoGradGuard no_grad;
+  auto logits = cpu_model->forward(torch::randint(512, {4, 128}, torch::kLong));
+  EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
+}
+
+// Float32 attention on the GPU, per SDPA backend (diagnostics for a crash seen on torch 2.11;
+// run one per process: a crash takes the process down).
+void fp32_gpu_forward(torch::Device cuda) {
+  torch::manual_seed(2);
+  Gpt model(small_config());
+  model->to(cuda);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto logits = model->forward(torch::randint(512, {4, 128}, torch::kLong).to(cuda));
+  EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
+}
+TEST_F(LmGpuTest, Fp32ForwardDefaultBackends) { fp32_gpu_forward(cuda); }
+TEST_F(LmGpuTest, Fp32ForwardWithoutCudnnAttention) {
+#if TORCH_VERSION_MAJOR >= 2
+  at::globalContext().setSDPUseCuDNN(false);
+#endif
+  fp32_gpu_forward(cuda);
+}
+TEST_F(LmGpuTest, Fp32ForwardMathAttentionOnly) {
+#if TORCH_VERSION_MAJOR >= 2
+  at::globalContext().setSDPUseCuDNN(false);
+  at::globalContext().setSDPUseFlash(false);
+  at::globalContext().setSDPUseMemEfficient(false);
+#endif
+  fp32_gpu_forward(cuda);
+}
+TEST_F(LmGpuTest, Fp32SaveThenLoadOnGpu) {
+  torch::manual_seed(2);
+  Gpt cpu_model(small_config());
+  rebench::testing::TempDir dir;
+  save_gpt(dir.path() / "m.safetensors", cpu_model);
+  std::fprintf(stderr, "saved\n");
+  Gpt gpu_model = load_gpt(dir.path() / "m.safetensors");
+  std::fprintf(stderr, "loaded\n");
+  gpu_model->to(cuda);
+  std::fprintf(stderr, "moved\n");
 }
 
 TEST_F(LmGpuTest, GpuForwardMatchesCpuAndEvaluationIsDeterministic) {
