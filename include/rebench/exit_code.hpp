@@ -10,6 +10,7 @@ enum class ExitCode : int {
   kUnknownEnvironment = 3,  ///< the environment id is not registered
   kScoringFailed = 4,       ///< a score could not be produced, or a run ended without a valid score
   kAnchorCheckFailed = 5,   ///< `check` found starting/reference outside tolerance
+  kIncomplete = 6,          ///< `batch`: some runs did not complete (failed, busy, not started)
   kInterrupted = 130,       ///< Ctrl-C / SIGTERM
 };
 

@@ -8,6 +8,11 @@
 
 namespace rebench {
 
+/// A process that took leases for a child it starts (`rebench batch`) names the inherited lock
+/// descriptors here, "GPU=FD,…"; the child adopts them instead of locking again (which would
+/// fail: the parent's open file holds the lock). Only a holder of the lock can pass it on.
+inline constexpr const char* kGpuLeaseFdsVariable = "REBENCH_GPU_LEASE_FDS";
+
 class GpuLease {
  public:
   /// `request`: "auto" (the first `count` free visible GPUs) or a list like "0,2". Throws Error
@@ -21,6 +26,8 @@ class GpuLease {
   GpuLease& operator=(const GpuLease&) = delete;
   ~GpuLease();
   [[nodiscard]] const std::vector<int>& gpus() const { return gpus_; }
+  /// The lock descriptors, in gpus() order (close-on-exec; see kGpuLeaseFdsVariable).
+  [[nodiscard]] const std::vector<int>& lock_fds() const { return fds_; }
 
  private:
   void release();

@@ -13,8 +13,11 @@ std::string make_run_id(const std::string& environment_id);
 
 class RunDir {
  public:
-  /// Creates runs_dir/<new id>/ with its subfolders and takes its lock.
-  static RunDir create(const std::filesystem::path& runs_dir, const std::string& environment_id);
+  /// Creates runs_dir/<new id>/ with its subfolders and takes its lock. A non-empty `name` is
+  /// used as the id instead (a batch names its runs so it can find them again); it must be a
+  /// valid folder name (letters, digits, `._-`) and not exist yet.
+  static RunDir create(const std::filesystem::path& runs_dir, const std::string& environment_id,
+                       const std::string& name = "");
   /// Opens an existing run directory and takes its lock; throws Error when another process holds
   /// it or the folder is not a run directory.
   static RunDir open(const std::filesystem::path& root);

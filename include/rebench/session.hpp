@@ -35,6 +35,9 @@ struct RunOptions {
   double kill_grace_s = 1;             ///< SIGTERM → SIGKILL grace at the deadline [s]
   double score_timeout_s = 0;          ///< 0: the environment's limit
   std::vector<std::string> argv;
+  std::string run_name;  ///< "": a fresh unique id; else the run directory's exact name (batch)
+  std::string label;     ///< display label of the agent (batch suites; recorded for reports)
+  std::string suite;     ///< the suite the run belongs to ("" outside `rebench batch`)
 };
 
 struct RunOutcome {
@@ -48,8 +51,9 @@ struct RunOutcome {
 RunOutcome run_environment(const Registry& registry, const RunOptions& options);
 
 /// Continues an interrupted run with the budget it had left; log and snapshots are kept.
+/// `gpus` replaces the recorded GPU request when not empty (the GPUs free now may differ).
 RunOutcome resume_run(const Registry& registry, const std::filesystem::path& run_dir,
-                      const std::vector<std::string>& argv);
+                      const std::vector<std::string>& argv, const std::string& gpus = "");
 
 /// The one-screen summary printed at the end of a run.
 std::string summarize_result(const Json& result);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -44,6 +45,14 @@ int take_lock(const std::filesystem::path& root) {
 
 const char* const kSubdirs[] = {"home", "private", "snapshots", "agent", "scratch"};
 
+bool valid_run_name(const std::string& name) {
+  if (name.empty() || name.size() > 200 || name[0] == '.' || name[0] == '-') return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
 }  // namespace
 
 std::string make_run_id(const std::string& environment_id) {
@@ -67,16 +76,22 @@ RunDir::~RunDir() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-RunDir RunDir::create(const std::filesystem::path& runs_dir, const std::string& environment_id) {
+RunDir RunDir::create(const std::filesystem::path& runs_dir, const std::string& environment_id,
+                      const std::string& name) {
+  if (!name.empty() && !valid_run_name(name))
+    throw UsageError("run name '" + name +
+                     "' is not a valid folder name (letters, digits, '.', '_', '-'; 1-200 chars)");
   std::error_code ec;
   std::filesystem::create_directories(runs_dir, ec);
   if (ec) throw Error("cannot create runs directory " + runs_dir.string() + ": " + ec.message());
   for (int attempt = 0; attempt < 16; ++attempt) {
-    std::string id = make_run_id(environment_id);
+    std::string id = name.empty() ? make_run_id(environment_id) : name;
     std::filesystem::path root = std::filesystem::absolute(runs_dir) / id;
     // mkdir is atomic: if two processes pick the same id, exactly one wins.
     if (::mkdir(root.c_str(), 0755) != 0) {
-      if (errno == EEXIST) continue;
+      if (errno == EEXIST && name.empty()) continue;
+      if (errno == EEXIST)
+        throw Error("run directory " + root.string() + " exists already (`rebench resume` it)");
       throw Error("cannot create run directory " + root.string() + ": " + std::strerror(errno));
     }
     int fd = take_lock(root);

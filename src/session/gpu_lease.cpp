@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -20,6 +21,39 @@ std::filesystem::path default_gpu_lock_dir() {
   return dir != nullptr && *dir != '\0' ? dir : "/tmp/rebench-gpu-locks";
 }
 
+namespace {
+
+/// The descriptor a parent passed down for `gpu` (kGpuLeaseFdsVariable), when it really is an
+/// open file of `lock` that holds its lock; -1 otherwise.
+int inherited_lock(int gpu, const std::filesystem::path& lock) {
+  const char* list = std::getenv(kGpuLeaseFdsVariable);
+  if (list == nullptr) return -1;
+  std::stringstream items(list);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos || item.substr(0, eq) != std::to_string(gpu)) continue;
+    int fd = -1;
+    try {
+      fd = std::stoi(item.substr(eq + 1));
+    } catch (const std::exception&) {
+      return -1;
+    }
+    struct stat held {}, named {};
+    if (::fstat(fd, &held) != 0 || ::stat(lock.c_str(), &named) != 0 ||
+        held.st_dev != named.st_dev || held.st_ino != named.st_ino)
+      return -1;
+    // Succeeds at once when this open file already holds the lock (the parent's); otherwise it
+    // takes the lock like any other holder would.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return -1;
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // not handed further down (agents, workers)
+    return fd;
+  }
+  return -1;
+}
+
+}  // namespace
+
 GpuLease GpuLease::acquire(const std::string& request, int count, const std::vector<int>& available,
                            const std::filesystem::path& lock_dir) {
   GpuLease lease;
@@ -27,11 +61,14 @@ GpuLease GpuLease::acquire(const std::string& request, int count, const std::vec
   std::filesystem::create_directories(lock_dir);
   auto try_lock = [&](int gpu) {
     std::filesystem::path file = lock_dir / ("gpu" + std::to_string(gpu) + ".lock");
-    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) throw Error("cannot open GPU lock " + file.string());
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      return false;
+    int fd = inherited_lock(gpu, file);
+    if (fd < 0) {
+      fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+      if (fd < 0) throw Error("cannot open GPU lock " + file.string());
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return false;
+      }
     }
     std::string pid = std::to_string(::getpid()) + "\n";
     if (::ftruncate(fd, 0) == 0) (void)!::write(fd, pid.data(), pid.size());

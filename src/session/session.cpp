@@ -89,7 +89,9 @@ Json options_to_json(const RunOptions& o) {
           {"count_score_time", o.count_score_time},
           {"anchors_file", o.anchors_file.string()},
           {"kill_grace_s", o.kill_grace_s},
-          {"score_timeout_s", o.score_timeout_s}};
+          {"score_timeout_s", o.score_timeout_s},
+          {"label", o.label.empty() ? Json(nullptr) : Json(o.label)},
+          {"suite", o.suite.empty() ? Json(nullptr) : Json(o.suite)}};
 }
 
 RunOptions options_from_json(const Json& j) {
@@ -113,6 +115,9 @@ RunOptions options_from_json(const Json& j) {
   o.anchors_file = j.at("anchors_file").get<std::string>();
   o.kill_grace_s = j.at("kill_grace_s").get<double>();
   o.score_timeout_s = j.at("score_timeout_s").get<double>();
+  // Absent in runs recorded before batches existed.
+  if (j.contains("label") && j["label"].is_string()) o.label = j["label"].get<std::string>();
+  if (j.contains("suite") && j["suite"].is_string()) o.suite = j["suite"].get<std::string>();
   return o;
 }
 
@@ -497,7 +502,9 @@ class Session {
     result["agent"] = {{"spec", options_.agent.describe()},
                        {"self_test", options_.agent.is_self_test()},
                        {"ended_by", ended_by},
-                       {"exit_status", agent_exit_ ? Json(*agent_exit_) : Json(nullptr)}};
+                       {"exit_status", agent_exit_ ? Json(*agent_exit_) : Json(nullptr)},
+                       {"label", options_.label.empty() ? Json(nullptr) : Json(options_.label)}};
+    result["suite"] = options_.suite.empty() ? Json(nullptr) : Json(options_.suite);
     // Anchors: the committed table (or --anchors) for this environment and profile.
     fs::path anchors_file =
         options_.anchors_file.empty() ? configs_dir() / "anchors.json" : options_.anchors_file;
@@ -627,7 +634,7 @@ RunOutcome run_environment(const Registry& registry, const RunOptions& options_i
   GpuLease lease = lease_gpus_for(env, profile, options.gpus);
   if (!options.seed) options.seed = fresh_seed();
 
-  RunDir run = RunDir::create(options.runs_dir, env.info().id);
+  RunDir run = RunDir::create(options.runs_dir, env.info().id, options.run_name);
   add_log_file(run.harness_log());
   spdlog::info("run {} in {}", run.id(), run.root().string());
   Json record = {{"run_id", run.id()},
@@ -650,11 +657,12 @@ RunOutcome run_environment(const Registry& registry, const RunOptions& options_i
 }
 
 RunOutcome resume_run(const Registry& registry, const fs::path& run_dir,
-                      const std::vector<std::string>& argv) {
+                      const std::vector<std::string>& argv, const std::string& gpus) {
   RunDir run = RunDir::open(run_dir);
   Json record = read_json_file(run.run_json());
   RunOptions options = options_from_json(record.at("options"));
   options.argv = argv;
+  if (!gpus.empty()) options.gpus = gpus;
   Json state = fs::exists(run.state_json()) ? read_json_file(run.state_json()) : Json::object();
   const std::string status = state.value("status", "running");
   if (status == "completed" || (fs::exists(run.result_json()) && status != "interrupted"))
