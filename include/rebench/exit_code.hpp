@@ -11,6 +11,7 @@ enum class ExitCode : int {
   kScoringFailed = 4,       ///< a score could not be produced, or a run ended without a valid score
   kAnchorCheckFailed = 5,   ///< `check` found starting/reference outside tolerance
   kIncomplete = 6,          ///< `batch`: some runs did not complete (failed, busy, not started)
+  kBelowThreshold = 7,      ///< `report --fail-under`: a mean normalised score is below the bar
   kInterrupted = 130,       ///< Ctrl-C / SIGTERM
 };
 

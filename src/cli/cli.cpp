@@ -18,6 +18,7 @@ void add_all_commands(CLI::App& app, Context& context) {
   add_resume_command(app, context);
   add_check_command(app, context);
   add_calibrate_command(app, context);
+  add_report_command(app, context);
   add_score_worker_command(app, context);
   add_batch_command(app, context);
   add_batch_task_command(app, context);

@@ -51,6 +51,7 @@ void add_run_command(CLI::App& app, Context& context);
 void add_resume_command(CLI::App& app, Context& context);
 void add_check_command(CLI::App& app, Context& context);
 void add_calibrate_command(CLI::App& app, Context& context);
+void add_report_command(CLI::App& app, Context& context);
 void add_score_worker_command(CLI::App& app, Context& context);
 void add_batch_command(CLI::App& app, Context& context);
 void add_batch_task_command(CLI::App& app, Context& context);

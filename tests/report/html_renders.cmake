@@ -1,0 +1,85 @@
+# Renders the fixture report as HTML, opens it in headless Chromium (offline: the page inlines
+# Vega), and fails unless every chart rendered (the page's data-charts-rendered marker and Vega's
+# SVG marks in the DOM), no markup from a hostile agent label became an element, and a
+# screenshot is far from blank (decoded with libpng by PNG_STATS).
+if(NOT CHROMIUM)
+  message(FATAL_ERROR "chromium not found: install Debian's chromium (scripts/common.sh lists it)")
+endif()
+if(NOT PNG_STATS)
+  message(FATAL_ERROR "libpng not found at configure time: install libpng-dev and reconfigure")
+endif()
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK})
+set(html ${WORK}/report.html)
+execute_process(COMMAND ${BINARY} report ${FIXTURES} --format html --output ${html}
+                        --bootstrap 500
+                RESULT_VARIABLE code ERROR_VARIABLE err)
+if(NOT code EQUAL 0)
+  message(FATAL_ERROR "rebench report --format html failed (${code}): ${err}")
+endif()
+file(READ ${html} page)
+string(FIND "${page}" "<img src=x" injected)
+if(NOT injected EQUAL -1)
+  message(FATAL_ERROR "the hostile agent label reached the page unescaped")
+endif()
+string(REGEX MATCHALL "<div class=\"chart\" id=\"[a-z-]+\">" divs "${page}")
+list(LENGTH divs charts)
+
+set(flags --headless --no-sandbox --disable-gpu --disable-extensions --no-first-run
+          --user-data-dir=${WORK}/profile --virtual-time-budget=30000 --window-size=1400,4200)
+execute_process(COMMAND ${CHROMIUM} ${flags} --dump-dom file://${html}
+                RESULT_VARIABLE code OUTPUT_VARIABLE dom ERROR_VARIABLE err TIMEOUT 240)
+if(NOT code EQUAL 0)
+  message(FATAL_ERROR "chromium --dump-dom failed (${code}): ${err}")
+endif()
+file(WRITE ${WORK}/dom.html "${dom}")
+string(REGEX MATCH "data-charts-rendered=\"([0-9]+)\"" _ "${dom}")
+set(rendered "${CMAKE_MATCH_1}")
+string(REGEX MATCH "data-charts-failed=\"([0-9]+)\"" _ "${dom}")
+set(failed "${CMAKE_MATCH_1}")
+if(NOT rendered STREQUAL "${charts}" OR NOT failed STREQUAL "0")
+  string(REGEX MATCHALL "chart failed: [^<]*" why "${dom}")
+  message(FATAL_ERROR "charts: ${charts} on the page, rendered '${rendered}', failed '${failed}' "
+                      "(${why}); DOM in ${WORK}/dom.html")
+endif()
+string(REGEX MATCHALL "<svg" svgs "${dom}")
+string(REGEX MATCHALL "class=\"mark-(line|symbol|rule|area|tick)[^\"]*\"" marks "${dom}")
+string(REGEX MATCHALL "<path" paths "${dom}")
+list(LENGTH svgs svg_count)
+list(LENGTH marks mark_count)
+list(LENGTH paths path_count)
+if(svg_count LESS charts OR mark_count LESS 10 OR path_count LESS 50)
+  message(FATAL_ERROR "too few SVG elements: ${svg_count} svg, ${mark_count} mark groups, "
+                      "${path_count} paths; DOM in ${WORK}/dom.html")
+endif()
+string(REGEX MATCH "<img[ >]" img "${dom}")
+if(img)
+  message(FATAL_ERROR "an <img> element exists: markup from a run record was injected")
+endif()
+
+execute_process(COMMAND ${CHROMIUM} ${flags} --screenshot=${WORK}/report.png file://${html}
+                RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
+if(NOT code EQUAL 0 OR NOT EXISTS ${WORK}/report.png)
+  message(FATAL_ERROR "chromium --screenshot failed (${code}): ${err}")
+endif()
+execute_process(COMMAND ${PNG_STATS} ${WORK}/report.png RESULT_VARIABLE code OUTPUT_VARIABLE stats
+                ERROR_VARIABLE err)
+if(NOT code EQUAL 0)
+  message(FATAL_ERROR "cannot decode the screenshot: ${err}")
+endif()
+string(REGEX MATCH "width ([0-9]+)" _ "${stats}")
+set(width ${CMAKE_MATCH_1})
+string(REGEX MATCH "height ([0-9]+)" _ "${stats}")
+set(height ${CMAKE_MATCH_1})
+string(REGEX MATCH "non_background ([0-9]+)" _ "${stats}")
+set(ink ${CMAKE_MATCH_1})
+string(REGEX MATCH "colours ([0-9]+)" _ "${stats}")
+set(colours ${CMAKE_MATCH_1})
+math(EXPR pixels "${width} * ${height}")
+math(EXPR ink_permille "${ink} * 1000 / ${pixels}")
+message("screenshot ${width}x${height}: ${ink_permille} permille non-background, ${colours} colours; "
+        "${charts} charts, ${svg_count} svg, ${mark_count} mark groups, ${path_count} paths")
+# A blank page has one colour and no ink; text alone has few colours. Charts add many.
+if(ink_permille LESS 20 OR colours LESS 50)
+  message(FATAL_ERROR "the screenshot looks blank (${WORK}/report.png)")
+endif()
