@@ -10,9 +10,9 @@ BUILD_DIR="${REBENCH_BUILD_DIR:-$REPO_ROOT/build}"
 # Debian packages the build, the sandbox and the tests need.
 REBENCH_PACKAGES=(cmake ninja-build g++ git binutils pkg-config libcli11-dev nlohmann-json3-dev
                   libspdlog-dev libfmt-dev libgtest-dev bubblewrap libtorch-dev
+                  curl xz-utils  # `prepare corpus`: npm tarballs, export files
                   chromium libpng-dev fonts-dejavu-core  # `report` HTML test
                   slurm-wlm munge  # the Slurm backend's test starts a one-node Slurm
-                  curl xz-utils  # `prepare corpus`: npm tarballs, export files
                   python3)  # independent safetensors reader (tests/lm/safetensors_check.py)
 
 say() { printf '[rebench] %s\n' "$*" >&2; }

@@ -20,9 +20,9 @@ void add_all_commands(CLI::App& app, Context& context) {
   add_calibrate_command(app, context);
   add_report_command(app, context);
   add_score_worker_command(app, context);
+  add_prepare_command(app, context);
   add_batch_command(app, context);
   add_batch_task_command(app, context);
-  add_prepare_command(app, context);
 }
 
 int run_cli(int argc, char** argv, const Registry& registry) {

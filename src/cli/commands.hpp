@@ -53,11 +53,11 @@ void add_check_command(CLI::App& app, Context& context);
 void add_calibrate_command(CLI::App& app, Context& context);
 void add_report_command(CLI::App& app, Context& context);
 void add_score_worker_command(CLI::App& app, Context& context);
-void add_batch_command(CLI::App& app, Context& context);
-void add_batch_task_command(CLI::App& app, Context& context);
 void add_prepare_command(CLI::App& app, Context& context);
 /// Nested subcommands of `prepare` (actions keyed "prepare <name>").
 void add_prepare_corpus(CLI::App& prepare, Context& context);
 void add_prepare_base_models(CLI::App& prepare, Context& context);
+void add_batch_command(CLI::App& app, Context& context);
+void add_batch_task_command(CLI::App& app, Context& context);
 
 }  // namespace rebench::cli
