@@ -1,11 +1,23 @@
 // `rebench prepare base-models --profile h100|cpu`: trains the profile's base models (or finds
-// them verified in the cache) and prints where they are, their val loss and their hashes.
+// them verified in the cache) and prints where they are, their val loss and their hashes. The
+// training runs in `rebench-lm` next to this executable, so rebench itself never loads libtorch
+// (see src/tools/lm_tool.cpp for why).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
 #include "lm/base_models.hpp"
+#include "lm/token_corpus.hpp"
+#include "rebench/errors.hpp"
+#include "rebench/paths.hpp"
 #include "rebench/profile.hpp"
 
 namespace rebench::cli {
@@ -21,9 +33,39 @@ struct PrepareBaseModelsOptions {
 ExitCode run(const PrepareBaseModelsOptions& o) {
   const std::string profile = o.profile.empty() ? detect_profile_name() : o.profile;
   const lm::BaseModelPlan plan = lm::load_base_model_plan(profile, o.plan_file);
-  lm::PrepareBaseModelsOptions options;
-  options.force = o.force;
-  const auto prepared = lm::prepare_base_models(plan, options);
+  const auto trainer = self_executable().parent_path() / "rebench-lm";
+  std::vector<std::string> args = {trainer.string(), "base-models", "--profile", profile};
+  if (!o.plan_file.empty()) args.insert(args.end(), {"--plan", o.plan_file});
+  if (o.force) args.push_back("--force");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t child = fork();
+  if (child < 0) throw Error("cannot start rebench-lm: fork failed");
+  if (child == 0) {
+    // Progress lines go to stderr as the training runs; stdout stays ours (for --json).
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+    execv(argv[0], argv.data());
+    std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    throw Error(
+        "training the base models failed (rebench-lm exited with " + std::to_string(code) + ")",
+        code == to_int(ExitCode::kUsage) ? ExitCode::kUsage : ExitCode::kInternal);
+  }
+  const auto corpus = lm::TokenCorpus::open(lm::resolve_corpus(plan.corpus));
+  std::vector<lm::PreparedBaseModel> prepared;
+  for (const auto& recipe : plan.models) {
+    auto model = lm::find_prepared_base_model(plan, recipe.name, corpus.manifest_sha256());
+    if (!model)
+      throw Error("rebench-lm finished but base model '" + recipe.name + "' is not in the cache");
+    prepared.push_back(*model);
+  }
   nlohmann::json out = {{"profile", profile}, {"models", nlohmann::json::array()}};
   for (const auto& model : prepared) {
     out["models"].push_back(

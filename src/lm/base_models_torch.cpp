@@ -1,7 +1,10 @@
 // Training of base models (see base_models.hpp): seeded init, deterministic data order, the
 // recipe's schedule; weights and provenance written to a temporary folder and renamed into the
 // cache, so an interrupted preparation never leaves a folder that looks complete.
+#include <ftw.h>
+
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include <fmt/format.h>
@@ -21,6 +24,18 @@
 
 namespace rebench::lm {
 namespace {
+
+/// Removes a folder tree. Not std::filesystem::remove_all: PyTorch 2.x exports its own copy, and
+/// a call bound to it crashed (H100 host).
+void remove_tree(const std::filesystem::path& dir) {
+  ::nftw(
+      dir.c_str(),
+      [](const char* path, const struct stat*, int, struct FTW*) {
+        std::remove(path);
+        return 0;
+      },
+      32, FTW_DEPTH | FTW_PHYS);
+}
 
 torch::Device plan_device(const BaseModelPlan& plan) {
   if (plan.device == "cuda") {
@@ -72,7 +87,7 @@ PreparedBaseModel train_one(const BaseModelPlan& plan, const BaseModelRecipe& re
                   result.mfu ? fmt::format(", MFU {:.1f}%", *result.mfu * 100) : ""));
 
   const auto partial = std::filesystem::path(dir.string() + ".partial");
-  std::filesystem::remove_all(partial);
+  remove_tree(partial);
   std::filesystem::create_directories(partial);
   const auto weights = partial / "model.safetensors";
   save_gpt(weights, model,
@@ -108,7 +123,7 @@ PreparedBaseModel train_one(const BaseModelPlan& plan, const BaseModelRecipe& re
                {"weights_sha256", sha256_file(weights)}};
   if (result.mfu) info["mfu"] = *result.mfu;
   write_json_atomic(partial / "info.json", info);
-  std::filesystem::remove_all(dir);
+  remove_tree(dir);
   std::filesystem::rename(partial, dir);
   return PreparedBaseModel{recipe.name, dir, dir / "model.safetensors", info};
 }

@@ -1,7 +1,9 @@
 // Temporary directories and small file helpers for tests.
 #include "support/temp_dir.hpp"
 
+#include <ftw.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -15,9 +17,17 @@ TempDir::TempDir() {
   path_ = pattern;
 }
 
+namespace {
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
+  ::remove(path);  // files and (now empty) directories; errors ignored, as in a destructor
+  return 0;
+}
+}  // namespace
+
 TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
+  // nftw rather than std::filesystem::remove_all: test binaries link libtorch, and PyTorch 2.x
+  // exports its own remove_all, which crashed when our call bound to it (H100 host).
+  ::nftw(path_.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
 void write_text(const std::filesystem::path& file, const std::string& text) {
