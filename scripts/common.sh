@@ -10,6 +10,7 @@ BUILD_DIR="${REBENCH_BUILD_DIR:-$REPO_ROOT/build}"
 # Debian packages the build, the sandbox and the tests need.
 REBENCH_PACKAGES=(cmake ninja-build g++ git binutils pkg-config libcli11-dev nlohmann-json3-dev
                   libspdlog-dev libfmt-dev libgtest-dev bubblewrap libtorch-dev
+                  libopenblas0-pthread  # else Debian's libtorch runs on the reference BLAS (≈6× slower)
                   curl xz-utils  # `prepare corpus`: npm tarballs, export files
                   chromium libpng-dev fonts-dejavu-core  # `report` HTML test
                   slurm-wlm munge  # the Slurm backend's test starts a one-node Slurm
