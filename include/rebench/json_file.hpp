@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,11 @@ void write_all(int fd, const std::string& text, const std::filesystem::path& wha
 /// Writes `text` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
 /// A crash leaves either the old or the new content, never a torn file.
 void write_file_atomic(const std::filesystem::path& path, const std::string& text);
+
+/// The same for content written by `fill` into the temporary file's descriptor (`temp` names it in
+/// messages), e.g. large binary files streamed from memory without building one string.
+void write_file_atomic(const std::filesystem::path& path,
+                       const std::function<void(int fd, const std::filesystem::path& temp)>& fill);
 
 /// write_file_atomic of the JSON pretty-printed with a trailing newline.
 void write_json_atomic(const std::filesystem::path& path, const Json& value);

@@ -51,6 +51,12 @@ void fsync_directory(const std::filesystem::path& dir) {
 }  // namespace
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& text) {
+  write_file_atomic(path,
+                    [&](int fd, const std::filesystem::path& temp) { write_all(fd, text, temp); });
+}
+
+void write_file_atomic(const std::filesystem::path& path,
+                       const std::function<void(int fd, const std::filesystem::path& temp)>& fill) {
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
   std::random_device random;
   std::filesystem::path temp =
@@ -58,7 +64,7 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& tex
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw Error("cannot create " + temp.string() + ": " + std::strerror(errno));
   try {
-    write_all(fd, text, temp);
+    fill(fd, temp);
     if (::fsync(fd) != 0)
       throw Error("cannot fsync " + temp.string() + ": " + std::strerror(errno));
   } catch (...) {

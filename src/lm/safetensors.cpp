@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rebench/json_file.hpp"
+
 namespace rebench::lm {
 
 namespace {
@@ -495,32 +497,11 @@ std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   Prepared prepared = prepare(tensors, metadata);
-  std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
-  std::string temp = (dir / ("." + path.filename().string() + ".tmpXXXXXX")).string();
-  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0)
-    throw Error("cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
-  try {
-    ::fchmod(fd, 0644);
+  // Temporary file, fsync, rename, fsync of the folder: the core's atomic write, streamed.
+  write_file_atomic(path, [&](int fd, const std::filesystem::path& temp) {
     write_bytes(fd, prepared.header.data(), prepared.header.size(), temp);
     for (const TensorToWrite* t : prepared.order) write_bytes(fd, t->data, t->bytes, temp);
-    if (::fsync(fd) != 0) throw Error("cannot fsync " + temp + ": " + std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
-  ::close(fd);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(temp.c_str());
-    throw Error("cannot rename " + temp + " to " + path.string() + ": " + std::strerror(saved));
-  }
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {  // best effort: some filesystems do not allow opening directories
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  });
 }
 
 void validate_architecture(const SafetensorsFile& file,
