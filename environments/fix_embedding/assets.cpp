@@ -8,10 +8,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "fix_embedding/model_ops_torch.hpp"
+#include "fix_embedding/model_ops.hpp"
 #include "rebench/errors.hpp"
 #include "rebench/logging.hpp"
 #include "rebench/paths.hpp"
+#include "rebench/profile.hpp"
 #include "rebench/sha256.hpp"
 #include "rebench/time_util.hpp"
 #include "rebench/version.hpp"
@@ -55,7 +56,7 @@ Assets load_assets(const std::string& profile) {
 fs::path fix_embedding_cache_dir() { return cache_dir() / "fix_embedding"; }
 
 double clean_heldout_loss(const Assets& assets, const HeldoutSet& heldout,
-                          const Settings& settings) {
+                          const fs::path& heldout_file, const Settings& settings) {
   const Json key_json = {{"large_sha256", assets.large.weights_sha256()},
                          {"heldout_sha256", heldout_sha256(heldout)},
                          {"windows", heldout.windows},
@@ -72,8 +73,21 @@ double clean_heldout_loss(const Assets& assets, const HeldoutSet& heldout,
   double loss = 0.0;
   {
     Progress progress("measuring the clean model's held-out loss (cached after this)");
-    loss = heldout_loss(assets.large.weights, assets.config(), heldout, settings.cuda,
-                        settings.eval_batch);
+    LossRequest request;
+    request.checkpoint = assets.large.weights;
+    request.config = assets.config();
+    request.heldout = heldout_file;
+    request.windows = heldout.windows;
+    request.max_bytes = std::uint64_t{1} << 40;  // our own model: no size limit
+    request.cuda = settings.cuda;
+    request.batch = settings.eval_batch;
+    request.work_dir = file.parent_path();
+    try {
+      loss = measure_heldout_loss(request);
+    } catch (const std::runtime_error& rejected) {  // our own model failing its check is a bug
+      throw Error(std::string("the clean base model failed the checkpoint check: ") +
+                  rejected.what());
+    }
     progress.finish(fmt::format("{:.4f} nats/token", loss));
   }
   fs::create_directories(file.parent_path());
@@ -83,7 +97,8 @@ double clean_heldout_loss(const Assets& assets, const HeldoutSet& heldout,
   return loss;
 }
 
-fs::path reference_solution_folder(const std::string& profile, const Settings& settings) {
+fs::path reference_solution_folder(const Profile& profile_config, const Settings& settings) {
+  const std::string& profile = profile_config.name();
   const Assets assets = load_assets(profile);
   const Json key_json = {{"recipe_version", kReferenceRecipeVersion},
                          {"profile", profile},
@@ -113,18 +128,15 @@ fs::path reference_solution_folder(const std::string& profile, const Settings& s
   write_corrupted_model(
       assets.large.weights, corrupted,
       permutation_from_seed(sha256_hex("reference " + key), assets.config().vocab_size));
-  ReferenceRun run;
-  {
-    Progress progress(fmt::format(
-        "training the fix_embedding reference repair for profile {} ({} steps; cached after "
-        "this)",
-        profile, settings.reference.train.steps));
-    run = train_reference(corrupted, partial / "solution" / kSubmissionFile, assets.corpus,
-                          settings.reference, settings.cuda,
-                          [](const std::string& line) { spdlog::debug("{}", line); });
-    progress.finish(
-        fmt::format("train loss {:.4f} after {:.0f} s", run.final_train_loss, run.seconds));
-  }
+  // No live progress line here: rebench-lm prints the training's own progress lines.
+  spdlog::info(
+      "training the fix_embedding reference repair for profile {} ({} steps; cached after this)",
+      profile, settings.reference.train.steps);
+  const ReferenceRun run = run_reference_repair(
+      corrupted, partial / "solution" / kSubmissionFile, profile_config, assets.corpus.dir(),
+      partial);
+  spdlog::info("reference repair trained: train loss {:.4f}, val loss {:.4f}, {:.0f} s",
+               run.final_train_loss, run.val_loss, run.seconds);
   fs::remove(corrupted);
   Json info = key_json;
   info.update({{"format", "rebench-fix-embedding-reference"},

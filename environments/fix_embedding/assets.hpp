@@ -11,6 +11,10 @@
 #include "lm/base_models.hpp"
 #include "lm/token_corpus.hpp"
 
+namespace rebench {
+class Profile;
+}
+
 namespace rebench::fix_embedding {
 
 struct Assets {
@@ -31,12 +35,12 @@ std::filesystem::path fix_embedding_cache_dir();
 
 /// The clean large model's loss on `heldout`, measured once per (model, held-out set, device)
 /// and cached.
+/// `heldout_file` holds `heldout` (write_heldout): rebench-lm reads it from there.
 double clean_heldout_loss(const Assets& assets, const HeldoutSet& heldout,
-                          const Settings& settings);
+                          const std::filesystem::path& heldout_file, const Settings& settings);
 
 /// The folder holding the reference repair's fixed_model.safetensors for `profile`: trained on
 /// first use (a progress line says so), then reused from the cache.
-std::filesystem::path reference_solution_folder(const std::string& profile,
-                                                const Settings& settings);
+std::filesystem::path reference_solution_folder(const Profile& profile, const Settings& settings);
 
 }  // namespace rebench::fix_embedding

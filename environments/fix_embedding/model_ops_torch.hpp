@@ -1,6 +1,6 @@
-// The libtorch side of fix_embedding: the held-out loss of a checked checkpoint (scoring) and the
-// reference repair (train the token embedding with the body frozen). Declarations are torch-free,
-// so the environment's other files need no libtorch headers.
+// The libtorch side of fix_embedding, linked only into rebench-lm (torch_commands.cpp): the
+// held-out loss of a checked checkpoint (scoring) and the reference repair (train the token
+// embedding with the body frozen). Declarations are torch-free.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "fix_embedding/model_ops.hpp"
 #include "fix_embedding/settings.hpp"
 #include "fix_embedding/task_files.hpp"
 #include "lm/gpt_config.hpp"
@@ -26,14 +27,6 @@ double heldout_loss(const lm::SafetensorsFile& file, const lm::GptConfig& config
 /// heldout_loss of a trusted checkpoint file (the clean base model).
 double heldout_loss(const std::filesystem::path& checkpoint, const lm::GptConfig& config,
                     const HeldoutSet& heldout, bool cuda, std::int64_t batch);
-
-struct ReferenceRun {
-  double final_train_loss = 0.0;
-  double val_loss = 0.0;  ///< on the recipe's fixed val windows (monitoring only)
-  double seconds = 0.0;
-  std::int64_t tokens = 0;
-  std::string device;
-};
 
 /// The reference repair: loads `corrupted`, initialises the token embedding per `recipe`,
 /// trains only transformer.wte (the body frozen) on the corpus's train split, and saves the

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "rebench/environment.hpp"
@@ -32,6 +33,9 @@ struct ScoringCall {
 /// binaries point it at a harness binary that knows their test environments.
 void set_worker_executable(const std::filesystem::path& executable);
 std::filesystem::path worker_executable();
+/// rebench-lm next to worker_executable(), bound next to the worker in its sandbox; empty when
+/// this build has none (no libtorch).
+std::optional<std::filesystem::path> worker_torch_tool();
 
 /// Folders outside /usr that the toolchain needs (a pip PyTorch under /opt, libraries unpacked
 /// elsewhere): bound read-only, at the same path, into scoring and agent sandboxes.

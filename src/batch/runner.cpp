@@ -19,6 +19,7 @@
 #include "rebench/gpu_lease.hpp"
 #include "rebench/hardware.hpp"
 #include "rebench/paths.hpp"
+#include "rebench/torch_tool.hpp"
 #include "rebench/profile.hpp"
 
 namespace rebench::batch {
@@ -301,6 +302,10 @@ fs::path pin_batch_binary(const fs::path& batch_dir) {
   const fs::path bin = batch_dir / "bin";
   fs::create_directories(bin / "sandbox-tools");
   link_or_copy(fs::canonical(self_executable()), bin / "rebench");
+  std::error_code missing;
+  const fs::path torch_tool = self_executable().parent_path() / kTorchToolName;
+  if (fs::exists(torch_tool, missing))  // LM environments run it next to rebench
+    link_or_copy(fs::canonical(torch_tool), bin / kTorchToolName);
   link_or_copy(fs::canonical(tools_dir() / "rebench-tool"), bin / "sandbox-tools" / "rebench-tool");
   for (const char* name : {"score", "score-log", "time-left"}) {
     std::error_code ec;

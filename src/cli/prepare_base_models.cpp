@@ -2,12 +2,6 @@
 // them verified in the cache) and prints where they are, their val loss and their hashes. The
 // training runs in `rebench-lm` next to this executable, so rebench itself never loads libtorch
 // (see src/tools/lm_tool.cpp for why).
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <vector>
 
@@ -19,6 +13,7 @@
 #include "rebench/errors.hpp"
 #include "rebench/paths.hpp"
 #include "rebench/profile.hpp"
+#include "rebench/torch_tool.hpp"
 
 namespace rebench::cli {
 namespace {
@@ -33,31 +28,10 @@ struct PrepareBaseModelsOptions {
 ExitCode run(const PrepareBaseModelsOptions& o) {
   const std::string profile = o.profile.empty() ? detect_profile_name() : o.profile;
   const lm::BaseModelPlan plan = lm::load_base_model_plan(profile, o.plan_file);
-  const auto trainer = self_executable().parent_path() / "rebench-lm";
-  std::vector<std::string> args = {trainer.string(), "base-models", "--profile", profile};
+  std::vector<std::string> args = {"base-models", "--profile", profile};
   if (!o.plan_file.empty()) args.insert(args.end(), {"--plan", o.plan_file});
   if (o.force) args.push_back("--force");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t child = fork();
-  if (child < 0) throw Error("cannot start rebench-lm: fork failed");
-  if (child == 0) {
-    // Progress lines go to stderr as the training runs; stdout stays ours (for --json).
-    dup2(STDERR_FILENO, STDOUT_FILENO);
-    execv(argv[0], argv.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    throw Error(
-        "training the base models failed (rebench-lm exited with " + std::to_string(code) + ")",
-        code == to_int(ExitCode::kUsage) ? ExitCode::kUsage : ExitCode::kInternal);
-  }
+  run_torch_tool(args, "training the base models");
   const auto corpus = lm::TokenCorpus::open(lm::resolve_corpus(plan.corpus));
   std::vector<lm::PreparedBaseModel> prepared;
   for (const auto& recipe : plan.models) {

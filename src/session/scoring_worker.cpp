@@ -23,6 +23,7 @@
 #include "rebench/process.hpp"
 #include "rebench/profile.hpp"
 #include "rebench/time_util.hpp"
+#include "rebench/torch_tool.hpp"
 #include "rebench/worker_phase.hpp"
 
 namespace rebench {
@@ -32,6 +33,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kWorkerBinary = "/opt/rebench/bin/rebench";
+constexpr const char* kWorkerTorchTool = "/opt/rebench/bin/rebench-lm";
 
 /// The last `bytes` of a file, read from its end (the file can be huge).
 std::string tail_of(const fs::path& file, std::size_t bytes) {
@@ -101,16 +103,21 @@ std::vector<fs::path> toolchain_folders() {
     }
   // Shared libraries of the worker binary that live outside /usr (e.g. dependencies unpacked
   // under /opt on a machine without a package registry).
+  // rebench-lm (the worker's libtorch side) brings libtorch's dependencies.
   static const std::vector<std::string> library_dirs = [] {
     std::vector<std::string> dirs;
-    ProcessResult ldd = run_process({"ldd", worker_executable().string()}, 30);
-    std::istringstream lines(ldd.output);
-    std::string line;
-    while (std::getline(lines, line)) {
-      std::size_t arrow = line.find("=> /");
-      if (arrow == std::string::npos) continue;
-      std::string lib = line.substr(arrow + 3, line.find(" (", arrow) - arrow - 3);
-      dirs.push_back(fs::path(lib).parent_path().string());
+    std::vector<fs::path> binaries = {worker_executable()};
+    if (auto tool = worker_torch_tool()) binaries.push_back(*tool);
+    for (const fs::path& binary : binaries) {
+      ProcessResult ldd = run_process({"ldd", binary.string()}, 30);
+      std::istringstream lines(ldd.output);
+      std::string line;
+      while (std::getline(lines, line)) {
+        std::size_t arrow = line.find("=> /");
+        if (arrow == std::string::npos) continue;
+        std::string lib = line.substr(arrow + 3, line.find(" (", arrow) - arrow - 3);
+        dirs.push_back(fs::path(lib).parent_path().string());
+      }
     }
     return dirs;
   }();
@@ -133,6 +140,13 @@ void set_worker_executable(const fs::path& executable) {
 
 fs::path worker_executable() {
   return worker_executable_override().empty() ? self_executable() : worker_executable_override();
+}
+
+std::optional<fs::path> worker_torch_tool() {
+  std::error_code ec;
+  const fs::path tool = fs::canonical(worker_executable().parent_path() / kTorchToolName, ec);
+  if (ec || !fs::is_regular_file(tool, ec)) return std::nullopt;
+  return tool;
 }
 
 std::uint64_t fresh_seed() {
@@ -180,10 +194,13 @@ ScoreResult score_in_worker(const ScoringCall& call) {
   spec.network = false;
   spec.gpus = call.gpus;
   spec.workdir = sandboxed ? fs::path("/rebench/call") : call.call_dir;
-  spec.binds = {{worker_executable(), kWorkerBinary, false},
+  // rebench-lm next to the worker binary, where the worker looks for it (torch_tool.hpp).
+  if (auto tool = worker_torch_tool())
+    spec.binds.push_back({*tool, sandboxed ? fs::path(kWorkerTorchTool) : *tool, false});
+  spec.binds.insert(spec.binds.begin(), {{worker_executable(), kWorkerBinary, false},
                 {call.snapshot, "/rebench/solution", false},
                 {call.scratch, "/rebench/scratch", true},
-                {call.call_dir, "/rebench/call", true}};
+                {call.call_dir, "/rebench/call", true}});
   if (env.info().scorer_reads_private) {
     spec.binds.push_back({call.private_dir, "/rebench/private", false});
     command.insert(command.end(),

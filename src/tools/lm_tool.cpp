@@ -1,10 +1,12 @@
-// rebench-lm: the libtorch side of `rebench prepare base-models`, as its own executable. The main
-// `rebench` binary stays free of libtorch: PyTorch 2.x wheels export copies of libstdc++ symbols
+// rebench-lm: the harness's libtorch side, as its own executable. The main `rebench` binary stays
+// free of libtorch: PyTorch 2.x wheels export copies of libstdc++ symbols
 // (std::filesystem::remove_all among them) that took precedence over libstdc++'s in a process
-// linking both, and crashed the harness on the H100 host. `rebench prepare base-models` runs this
-// program next to itself and reads the prepared models back from the cache.
+// linking both, and crashed the harness on the H100 host. rebench runs this program next to
+// itself (rebench/torch_tool.hpp): `base-models` for `rebench prepare base-models`, and the
+// subcommands of environments built on the LM substrate (their torch_commands.cpp).
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include <spdlog/spdlog.h>
@@ -14,25 +16,47 @@
 #include "rebench/errors.hpp"
 #include "rebench/logging.hpp"
 
-int main(int argc, char** argv) {
-  CLI::App app{
-      "rebench-lm: trains the base models of a profile (run by `rebench prepare base-models`)"};
-  app.require_subcommand(1);
+#ifdef REBENCH_WITH_FIX_EMBEDDING
+#include "fix_embedding/torch_commands.hpp"
+#endif
+
+namespace {
+
+struct BaseModelsOptions {
   std::string profile, plan_file;
   bool force = false;
-  auto* base_models =
+};
+
+void add_base_models_command(CLI::App& app) {
+  auto o = std::make_shared<BaseModelsOptions>();
+  auto* command =
       app.add_subcommand("base-models", "Train the profile's base models, or find them cached");
-  base_models->add_option("--profile", profile, "h100 | cpu")->required();
-  base_models->add_option("--plan", plan_file, "Recipes instead of configs/base_models.json");
-  base_models->add_flag("--force", force, "Retrain even when cached");
-  CLI11_PARSE(app, argc, argv);
+  command->add_option("--profile", o->profile, "h100 | cpu")->required();
+  command->add_option("--plan", o->plan_file, "Recipes instead of configs/base_models.json");
+  command->add_flag("--force", o->force, "Retrain even when cached");
+  command->callback([o] {
+    const auto plan = rebench::lm::load_base_model_plan(o->profile, o->plan_file);
+    rebench::lm::PrepareBaseModelsOptions options;
+    options.force = o->force;
+    rebench::lm::prepare_base_models(plan, options);
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rebench-lm: the libtorch side of rebench (run by rebench itself)"};
+  app.require_subcommand(1);
+  add_base_models_command(app);
+#ifdef REBENCH_WITH_FIX_EMBEDDING
+  rebench::fix_embedding::add_torch_commands(app);
+#endif
   rebench::setup_logging(0);
   try {
-    const auto plan = rebench::lm::load_base_model_plan(profile, plan_file);
-    rebench::lm::PrepareBaseModelsOptions options;
-    options.force = force;
-    rebench::lm::prepare_base_models(plan, options);
+    app.parse(argc, argv);  // runs the chosen subcommand's callback
     return 0;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   } catch (const rebench::Error& e) {
     spdlog::error("{}", e.what());
     return static_cast<int>(e.code());

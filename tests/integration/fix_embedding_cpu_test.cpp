@@ -12,7 +12,7 @@
 #include <regex>
 
 #include "fix_embedding/assets.hpp"
-#include "fix_embedding/model_ops_torch.hpp"
+#include "fix_embedding/model_ops.hpp"
 #include "fix_embedding/settings.hpp"
 #include "fix_embedding/task_files.hpp"
 #include "lm/safetensors.hpp"
@@ -335,8 +335,15 @@ TEST(FixEmbeddingCpuRun, RepairProgramBuiltInTheSandboxImprovesTheScore) {
   const fix_embedding::HeldoutSet heldout =
       fix_embedding::select_heldout(assets.corpus, 48, assets.config().block_size);
   fix_embedding::write_heldout(dir / "windows.bin", heldout);
-  const double expected =
-      fix_embedding::heldout_loss(assets.large.weights, assets.config(), heldout, false, 16);
+  fix_embedding::LossRequest request;
+  request.checkpoint = assets.large.weights;
+  request.config = assets.config();
+  request.heldout = dir / "windows.bin";
+  request.windows = heldout.windows;
+  request.max_bytes = 1u << 30;
+  request.batch = 16;
+  request.work_dir = dir.path();
+  const double expected = fix_embedding::measure_heldout_loss(request);
   ProcessResult eval =
       run_process({(home / "solution" / "repair").string(), "--eval-only", "--model",
                    assets.large.weights.string(), "--data", (dir / "windows.bin").string(),

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fix_embedding/assets.hpp"
-#include "fix_embedding/model_ops_torch.hpp"
+#include "fix_embedding/model_ops.hpp"
 #include "fix_embedding/task_files.hpp"
 #include "rebench/gpu_lease.hpp"
 #include "rebench/paths.hpp"
@@ -31,11 +31,20 @@ TEST(FixEmbeddingGpu, CudaLossEqualsCpuLoss) {
   // 24 windows keep the CPU side to seconds; float32 on both devices, no autocast.
   const fix_embedding::HeldoutSet heldout =
       fix_embedding::select_heldout(assets.corpus, 24, config.block_size);
+  TempDir dir;
+  fix_embedding::write_heldout(dir / "windows.bin", heldout);
   for (const fs::path& model : {assets.large.weights, assets.small.weights}) {
-    const lm::GptConfig c =
-        model == assets.large.weights ? config : assets.plan.recipe("small").model;
-    const double cpu = fix_embedding::heldout_loss(model, c, heldout, false, 8);
-    const double cuda = fix_embedding::heldout_loss(model, c, heldout, true, 8);
+    fix_embedding::LossRequest request;
+    request.checkpoint = model;
+    request.config = model == assets.large.weights ? config : assets.plan.recipe("small").model;
+    request.heldout = dir / "windows.bin";
+    request.windows = heldout.windows;
+    request.max_bytes = 1u << 30;
+    request.batch = 8;
+    request.work_dir = dir.path();
+    const double cpu = fix_embedding::measure_heldout_loss(request);
+    request.cuda = true;
+    const double cuda = fix_embedding::measure_heldout_loss(request);
     std::printf("%s: cpu %.6f, cuda %.6f\n", model.string().c_str(), cpu, cuda);
     EXPECT_NEAR(cuda, cpu, 1e-3 * cpu) << model;
   }
