@@ -167,6 +167,28 @@ ScoreResult score_in_worker(const ScoringCall& call) {
   fs::create_directories(call.call_dir);
   const std::string profile_file = call.profile->name() + ".json";
   write_json_atomic(call.call_dir / profile_file, call.profile->to_json());
+  // The worker runs as the sandbox user, and private/ is the harness's alone (mode 0700): a
+  // scorer that reads it gets a copy for this call, removed when the call ends.
+  fs::path private_view = call.private_dir;
+  const bool copy_private = env.info().scorer_reads_private && ::geteuid() == 0 &&
+                            call.mode == SandboxMode::kBubblewrap;
+  if (copy_private) {
+    private_view = call.call_dir / "private";
+    std::error_code ec;
+    fs::copy(call.private_dir, private_view, fs::copy_options::recursive, ec);
+    if (ec) {
+      fs::remove_all(private_view, ec);
+      return ScoreResult::invalid("the scoring call could not be prepared: copying private/ "
+                                  "failed: " + ec.message());
+    }
+  }
+  struct RemoveCopy {
+    fs::path dir;
+    ~RemoveCopy() {
+      std::error_code ec;
+      if (!dir.empty()) fs::remove_all(dir, ec);
+    }
+  } remove_copy{copy_private ? private_view : fs::path()};
   give_to_sandbox_user(call.call_dir);
   give_to_sandbox_user(call.scratch);
 
@@ -202,7 +224,7 @@ ScoreResult score_in_worker(const ScoringCall& call) {
                 {call.scratch, "/rebench/scratch", true},
                 {call.call_dir, "/rebench/call", true}});
   if (env.info().scorer_reads_private) {
-    spec.binds.push_back({call.private_dir, "/rebench/private", false});
+    spec.binds.push_back({private_view, "/rebench/private", false});
     command.insert(command.end(),
                    {"--private", inside(call.private_dir, "/rebench/private").string()});
   }

@@ -29,6 +29,7 @@
 #include "rebench/scoring_worker.hpp"
 #include "rebench/snapshot.hpp"
 #include "rebench/time_util.hpp"
+#include "rebench/torch_tool.hpp"
 #include "rebench/version.hpp"
 
 namespace rebench {
@@ -208,6 +209,9 @@ class Session {
       if (ec) fs::copy_file(from, to, fs::copy_options::overwrite_existing);  // other filesystem
     };
     fs::create_directories(bin / "tools");
+    // rebench-lm too (LM environments' scorers run it next to the worker), before the worker
+    // executable changes to the pinned copy.
+    if (auto torch_tool = worker_torch_tool()) pin(*torch_tool, bin / kTorchToolName);
     pin(worker_executable(), bin / "rebench");
     set_worker_executable(bin / "rebench");
     pin(tools_dir() / "rebench-tool", bin / "tools" / "rebench-tool");
