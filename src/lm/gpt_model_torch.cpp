@@ -5,6 +5,8 @@
 
 #include <torch/version.h>
 
+#include "lm/fused_cross_entropy_torch.hpp"
+
 namespace rebench::lm {
 namespace F = torch::nn::functional;
 
@@ -146,8 +148,15 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx) {
 
 torch::Tensor GptImpl::loss(const torch::Tensor& idx, const torch::Tensor& targets) {
   auto logits = forward(idx);
-  return F::cross_entropy(logits.view({-1, logits.size(-1)}).to(torch::kFloat32),
-                          targets.reshape({-1}));
+  auto rows = logits.view({-1, logits.size(-1)});
+  if (fused_cross_entropy_ && fused_cross_entropy_supported(rows)) {
+    // The logits are this function's own: nothing reads them after the backward, so their
+    // storage takes the gradient (no second logits-sized buffer).
+    CrossEntropyOptions options;
+    options.grad_into_logits = true;
+    return lm::fused_cross_entropy(rows, targets.reshape({-1}), options);
+  }
+  return reference_cross_entropy(rows, targets);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> GptImpl::named_tensors() const {

@@ -68,12 +68,20 @@ class GptImpl : public torch::nn::Module {
 
   /// Logits [B, T, vocab] for token ids `idx` [B, T] (T ≤ block_size).
   torch::Tensor forward(const torch::Tensor& idx);
-  /// Mean next-token cross-entropy of `forward(idx)` against `targets` [B, T], in float32.
+  /// Mean next-token cross-entropy of `forward(idx)` against `targets` [B, T], in float32. On
+  /// CUDA (kernel compiled in) the fused cross-entropy reads the logits in their own dtype (bf16
+  /// under autocast) and writes their gradient into their storage; elsewhere, or with
+  /// set_fused_cross_entropy(false), F::cross_entropy on a float32 copy of the logits.
   torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
   /// Final hidden states [B, T, n_embd] (before the tied output projection).
   torch::Tensor hidden_states(const torch::Tensor& idx);
 
   [[nodiscard]] const GptConfig& config() const { return config_; }
+  /// Whether loss() may use the fused cross-entropy kernel (default on; off gives the previous
+  /// float32 path, for A/B comparisons). Changes speed and memory, not the result beyond
+  /// float32 rounding.
+  void set_fused_cross_entropy(bool enabled) { fused_cross_entropy_ = enabled; }
+  [[nodiscard]] bool fused_cross_entropy() const { return fused_cross_entropy_; }
   /// Parameters by nanoGPT name (the tied output layer has no entry of its own).
   [[nodiscard]] std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
 
@@ -82,6 +90,7 @@ class GptImpl : public torch::nn::Module {
  private:
   void initialise();
   GptConfig config_;
+  bool fused_cross_entropy_ = true;
 };
 TORCH_MODULE(Gpt);
 

@@ -111,6 +111,43 @@ std::string format_progress(const TrainProgress& p) {
 }
 
 namespace {
+/// torch::nn::utils::clip_grad_norm_ without its host synchronisation: libtorch's returns the
+/// norm as a double, i.e. calls .item() and stalls the CPU until the GPU has finished the step,
+/// every step. Same arithmetic (per-tensor 2-norms, their 2-norm, grads scaled by
+/// min(1, max_norm / (norm + 1e-6))); on CUDA with libtorch >= 2.1 as two multi-tensor kernels
+/// (as torch.nn.utils.clip_grad_norm_ does), elsewhere tensor by tensor exactly as before.
+/// Returns the total norm as a device tensor.
+torch::Tensor clip_grad_norm_on_device(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (grads.empty()) return torch::zeros({});
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  const bool foreach = grads.front().is_cuda();
+#else
+  const bool foreach = false;
+#endif
+  std::vector<torch::Tensor> norms;
+  if (foreach) {
+    norms = at::_foreach_norm(grads, 2);
+  } else {
+    norms.reserve(grads.size());
+    for (const auto& g : grads) norms.push_back(g.norm(2));
+  }
+  auto total = norms.size() == 1 ? norms.front() : torch::stack(norms).norm(2);
+  auto coef = torch::clamp_max(max_norm / (total + 1e-6), 1.0);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  if (foreach) {
+    at::_foreach_mul_(grads, coef);
+    return total;
+  }
+#endif
+  for (auto& g : grads) g.mul_(coef);
+  return total;
+}
+
 bool is_trainable(const std::string& name, const std::vector<std::string>& prefixes) {
   if (prefixes.empty()) return true;
   for (const auto& prefix : prefixes) {
@@ -173,7 +210,7 @@ TrainResult train_model(Gpt& model, const TokenSpan& train, const TokenSpan& val
       loss.backward();
       step_loss += loss.detach();
     }
-    if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, config.grad_clip);
+    if (config.grad_clip > 0) clip_grad_norm_on_device(params, config.grad_clip);
     optimizer.step(lr);
     optimizer.zero_grad();
     window_tokens += step_tokens;
