@@ -3,6 +3,9 @@
 
 #include <cmath>
 
+#include <cstdlib>
+#include <string>
+
 #include <torch/version.h>
 
 #include "lm/fused_cross_entropy_torch.hpp"
@@ -144,6 +147,11 @@ torch::Tensor GptImpl::hidden_states(const torch::Tensor& idx) {
 torch::Tensor GptImpl::forward(const torch::Tensor& idx) {
   // Tied output layer: logits against the token embedding matrix.
   return F::linear(hidden_states(idx), transformer->wte->weight);
+}
+
+bool GptImpl::fused_cross_entropy_by_default() {
+  const char* setting = std::getenv("REBENCH_LM_FUSED_CE");
+  return setting == nullptr || std::string(setting) != "0";
 }
 
 torch::Tensor GptImpl::loss(const torch::Tensor& idx, const torch::Tensor& targets) {

@@ -77,8 +77,8 @@ class GptImpl : public torch::nn::Module {
   torch::Tensor hidden_states(const torch::Tensor& idx);
 
   [[nodiscard]] const GptConfig& config() const { return config_; }
-  /// Whether loss() may use the fused cross-entropy kernel (default on; off gives the previous
-  /// float32 path, for A/B comparisons). Changes speed and memory, not the result beyond
+  /// Whether loss() may use the fused cross-entropy kernel (default on unless the environment
+  /// sets REBENCH_LM_FUSED_CE=0; off gives the previous float32 path, for A/B comparisons). Changes speed and memory, not the result beyond
   /// float32 rounding.
   void set_fused_cross_entropy(bool enabled) { fused_cross_entropy_ = enabled; }
   [[nodiscard]] bool fused_cross_entropy() const { return fused_cross_entropy_; }
@@ -90,7 +90,8 @@ class GptImpl : public torch::nn::Module {
  private:
   void initialise();
   GptConfig config_;
-  bool fused_cross_entropy_ = true;
+  bool fused_cross_entropy_ = fused_cross_entropy_by_default();
+  static bool fused_cross_entropy_by_default();
 };
 TORCH_MODULE(Gpt);
 
