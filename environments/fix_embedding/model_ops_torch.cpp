@@ -109,8 +109,10 @@ ReferenceRun train_reference(const std::filesystem::path& corrupted,
   if (recipe.recover_rows) {
     // Undo the permutation where the retrained embedding is clear about it: token i gets the
     // corrupted row j (an original row, exact) when its retrained row and j are mutual nearest
-    // neighbours. Kept only when it lowers the loss on training windows (never the val split,
-    // which the held-out windows come from): on a weak base model the matches can be wrong.
+    // neighbours. Needs a reference trained from a fresh initialisation (init "normal"): rows
+    // trained from the corrupted ones stay nearest to their own starting row. Kept only when it
+    // lowers the loss on training windows (never the val split, which the held-out windows come
+    // from): on a weak base model the matches can be wrong.
     torch::NoGradGuard no_grad;
     auto& weight = model->transformer->wte->weight;
     const auto rows = corrupted_rows.to(weight.device());
