@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// Bumped when the reference repair's code changes what it produces.
-constexpr int kReferenceRecipeVersion = 2;  // 2: permutation recovery
+constexpr int kReferenceRecipeVersion = 3;
 
 std::string partial_suffix() { return fmt::format(".partial-{}", ::getpid()); }
 
@@ -135,9 +135,8 @@ fs::path reference_solution_folder(const Profile& profile_config, const Settings
   const ReferenceRun run = run_reference_repair(
       corrupted, partial / "solution" / kSubmissionFile, profile_config, assets.corpus.dir(),
       partial);
-  spdlog::info(
-      "reference repair trained: train loss {:.4f}, val loss {:.4f}, {} rows recovered, {:.0f} s",
-      run.final_train_loss, run.val_loss, run.recovered_rows, run.seconds);
+  spdlog::info("reference repair trained: train loss {:.4f}, val loss {:.4f}, {:.0f} s",
+               run.final_train_loss, run.val_loss, run.seconds);
   fs::remove(corrupted);
   Json info = key_json;
   info.update({{"format", "rebench-fix-embedding-reference"},
@@ -147,7 +146,6 @@ fs::path reference_solution_folder(const Profile& profile_config, const Settings
                {"val_loss", run.val_loss},
                {"train_seconds", run.seconds},
                {"tokens", run.tokens},
-               {"recovered_rows", run.recovered_rows},
                {"train_device", run.device},
                {"harness", {{"version", harness_version()}, {"commit", harness_commit()}}},
                {"created", utc_timestamp()},

@@ -42,7 +42,6 @@ ReferenceRun run_reference_repair(const fs::path& corrupted, const fs::path& out
   run.seconds = result.at("seconds").get<double>();
   run.tokens = result.at("tokens").get<std::int64_t>();
   run.device = result.at("device").get<std::string>();
-  run.recovered_rows = result.value("recovered_rows", std::int64_t{0});
   return run;
 }
 

@@ -39,7 +39,6 @@ struct ReferenceRun {
   double val_loss = 0.0;  ///< on the recipe's fixed val windows (monitoring only)
   double seconds = 0.0;
   std::int64_t tokens = 0;
-  std::int64_t recovered_rows = 0;  ///< rows put back by the permutation recovery
   std::string device;
 };
 

@@ -12,7 +12,6 @@ constexpr const char* kWhere = "/environments/fix_embedding";
 
 Json ReferenceRecipe::to_json() const {
   return {{"init", init == ReferenceInit::kCorrupted ? "corrupted" : "normal"},
-          {"recover_rows", recover_rows},
           {"train", train.to_json()}};
 }
 
@@ -50,11 +49,6 @@ Settings settings_of(const Profile& profile) {
     s.reference.init = ReferenceInit::kNormal;
   else
     ref.fail("init", "expected \"corrupted\" or \"normal\"");
-  if (ref.has("recover_rows")) {
-    const Json& recover = ref.raw("recover_rows");
-    if (!recover.is_boolean()) ref.fail("recover_rows", "expected true or false");
-    s.reference.recover_rows = recover.get<bool>();
-  }
   s.reference.train = lm::TrainConfig::from_json(ref.raw("train"), profile.file(),
                                                  std::string(kWhere) + "/reference/train");
   if (!s.reference.train.trainable.empty() &&

@@ -23,9 +23,6 @@ enum class ReferenceInit {
 
 struct ReferenceRecipe {
   ReferenceInit init = ReferenceInit::kCorrupted;
-  /// After training, put back the original rows of tokens whose retrained row and a corrupted
-  /// row are mutual nearest neighbours (recovering the permutation where it is clear).
-  bool recover_rows = true;
   lm::TrainConfig train;  ///< trainable is always {"transformer.wte."}: the body stays frozen
   [[nodiscard]] Json to_json() const;
 };

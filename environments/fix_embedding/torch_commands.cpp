@@ -58,7 +58,6 @@ void run_reference(const ReferenceOptions& o) {
                                {"val_loss", run.val_loss},
                                {"seconds", run.seconds},
                                {"tokens", run.tokens},
-                               {"recovered_rows", run.recovered_rows},
                                {"device", run.device}});
 }
 
