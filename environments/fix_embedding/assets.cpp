@@ -132,9 +132,8 @@ fs::path reference_solution_folder(const Profile& profile_config, const Settings
   spdlog::info(
       "training the fix_embedding reference repair for profile {} ({} steps; cached after this)",
       profile, settings.reference.train.steps);
-  const ReferenceRun run = run_reference_repair(
-      corrupted, partial / "solution" / kSubmissionFile, profile_config, assets.corpus.dir(),
-      partial);
+  const ReferenceRun run = run_reference_repair(corrupted, partial / "solution" / kSubmissionFile,
+                                                profile_config, assets.corpus.dir(), partial);
   spdlog::info("reference repair trained: train loss {:.4f}, val loss {:.4f}, {:.0f} s",
                run.final_train_loss, run.val_loss, run.seconds);
   fs::remove(corrupted);

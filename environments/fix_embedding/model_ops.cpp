@@ -13,10 +13,10 @@ namespace fs = std::filesystem;
 
 double measure_heldout_loss(const LossRequest& r) {
   std::vector<std::string> args = {
-      "fix-embedding-loss", "--checkpoint", r.checkpoint.string(), "--config",
-      r.config.to_json().dump(), "--heldout", r.heldout.string(), "--windows",
-      std::to_string(r.windows), "--max-bytes", std::to_string(r.max_bytes), "--device",
-      r.cuda ? "cuda" : "cpu", "--batch", std::to_string(r.batch)};
+      "fix-embedding-loss",      "--checkpoint", r.checkpoint.string(),       "--config",
+      r.config.to_json().dump(), "--heldout",    r.heldout.string(),          "--windows",
+      std::to_string(r.windows), "--max-bytes",  std::to_string(r.max_bytes), "--device",
+      r.cuda ? "cuda" : "cpu",   "--batch",      std::to_string(r.batch)};
   if (r.report_phases) args.push_back("--report-phases");
   const Json result = run_torch_tool_for_result(args, r.work_dir, "measuring the held-out loss");
   if (result.contains("rejected")) throw Rejected(result["rejected"].get<std::string>());

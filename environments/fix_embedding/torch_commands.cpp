@@ -26,8 +26,7 @@ struct LossOptions {
 };
 
 void run_loss(const LossOptions& o) {
-  const lm::GptConfig config =
-      lm::GptConfig::from_json(Json::parse(o.config), "--config");
+  const lm::GptConfig config = lm::GptConfig::from_json(Json::parse(o.config), "--config");
   const HeldoutSet heldout = read_heldout(o.heldout, o.windows, config.block_size);
   Json result;
   try {

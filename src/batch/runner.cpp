@@ -19,8 +19,8 @@
 #include "rebench/gpu_lease.hpp"
 #include "rebench/hardware.hpp"
 #include "rebench/paths.hpp"
-#include "rebench/torch_tool.hpp"
 #include "rebench/profile.hpp"
+#include "rebench/torch_tool.hpp"
 
 namespace rebench::batch {
 

@@ -67,13 +67,14 @@ ExitCode run(const PrepareCorpusOptions& o) {
                    corpus.manifest_sha256(), corpus.manifest());
   } else if (lm::is_synthetic_spec(o.name)) {
     if (!o.definition.empty())
-      throw UsageError("a synthetic corpus is defined by configs/synthetic/NAME.json and its "
-                       "overrides in the spec: it takes no --definition");
+      throw UsageError(
+          "a synthetic corpus is defined by configs/synthetic/NAME.json and its "
+          "overrides in the spec: it takes no --definition");
     const lm::SyntheticCorpusResult made = lm::prepare_synthetic_corpus(
         o.name, {}, [](const std::string& line) { std::cerr << line << "\n"; }, o.force);
     dir = made.dir;
-    out = describe(made.generated ? "generated" : "cached", dir, made.manifest_sha256,
-                   made.manifest);
+    out =
+        describe(made.generated ? "generated" : "cached", dir, made.manifest_sha256, made.manifest);
     if (made.manifest.contains("synthetic")) out["synthetic"] = made.manifest["synthetic"];
   } else {
     const std::filesystem::path file = o.definition.empty() ? lm::corpus_definition_file(o.name)
@@ -111,10 +112,11 @@ void add_prepare_corpus(CLI::App& prepare, Context& context) {
       "Build a GPT-2 token corpus (nanoGPT train.bin/val.bin + manifest) from pinned packages, "
       "or generate a synthetic one with a known loss floor (synthetic:NAME), or find it verified "
       "in the cache; export/import it for machines without registries");
-  command->add_option("NAME", o->name,
-                      "Corpus name: configs/corpora/NAME.json, or synthetic:NAME[,key=value...] "
-                      "(configs/synthetic/NAME.json; keys override its params, train_tokens, "
-                      "val_tokens, data_seed)")
+  command
+      ->add_option("NAME", o->name,
+                   "Corpus name: configs/corpora/NAME.json, or synthetic:NAME[,key=value...] "
+                   "(configs/synthetic/NAME.json; keys override its params, train_tokens, "
+                   "val_tokens, data_seed)")
       ->capture_default_str();
   command->add_option("--definition", o->definition,
                       "Corpus definition file to use instead of configs/corpora/NAME.json");

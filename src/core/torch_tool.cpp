@@ -22,9 +22,10 @@ fs::path torch_tool_executable() {
   const fs::path tool = self_executable().parent_path() / kTorchToolName;
   std::error_code ec;
   if (!fs::is_regular_file(tool, ec))
-    throw Error(fmt::format("{} is missing next to {}: this rebench was built without libtorch "
-                            "(install libtorch-dev, or run scripts/build, and rebuild)",
-                            tool.string(), self_executable().string()));
+    throw Error(
+        fmt::format("{} is missing next to {}: this rebench was built without libtorch "
+                    "(install libtorch-dev, or run scripts/build, and rebuild)",
+                    tool.string(), self_executable().string()));
   return tool;
 }
 

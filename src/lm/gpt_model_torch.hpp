@@ -78,8 +78,8 @@ class GptImpl : public torch::nn::Module {
 
   [[nodiscard]] const GptConfig& config() const { return config_; }
   /// Whether loss() may use the fused cross-entropy kernel (default on unless the environment
-  /// sets REBENCH_LM_FUSED_CE=0; off gives the previous float32 path, for A/B comparisons). Changes speed and memory, not the result beyond
-  /// float32 rounding.
+  /// sets REBENCH_LM_FUSED_CE=0; off gives the previous float32 path, for A/B comparisons). Changes
+  /// speed and memory, not the result beyond float32 rounding.
   void set_fused_cross_entropy(bool enabled) { fused_cross_entropy_ = enabled; }
   [[nodiscard]] bool fused_cross_entropy() const { return fused_cross_entropy_; }
   /// Parameters by nanoGPT name (the tied output layer has no entry of its own).

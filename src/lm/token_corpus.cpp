@@ -333,8 +333,10 @@ fs::path resolve_corpus(const std::string& spec) {
     const fs::path dir = corpora_dir() / resolve_synthetic_spec(spec).corpus_name;
     std::error_code ec;
     if (!fs::is_regular_file(dir / kManifestFile, ec))
-      throw UsageError("synthetic corpus '" + spec + "' is not generated yet: run `rebench "
-                       "prepare corpus '" + spec + "'`");
+      throw UsageError("synthetic corpus '" + spec +
+                       "' is not generated yet: run `rebench "
+                       "prepare corpus '" +
+                       spec + "'`");
     return dir;
   }
   static const std::regex kName("[A-Za-z0-9][A-Za-z0-9_.-]*");

@@ -170,16 +170,16 @@ ScoreResult score_in_worker(const ScoringCall& call) {
   // The worker runs as the sandbox user, and private/ is the harness's alone (mode 0700): a
   // scorer that reads it gets a copy for this call, removed when the call ends.
   fs::path private_view = call.private_dir;
-  const bool copy_private = env.info().scorer_reads_private && ::geteuid() == 0 &&
-                            call.mode == SandboxMode::kBubblewrap;
+  const bool copy_private =
+      env.info().scorer_reads_private && ::geteuid() == 0 && call.mode == SandboxMode::kBubblewrap;
   if (copy_private) {
     private_view = call.call_dir / "private";
     std::error_code ec;
     fs::copy(call.private_dir, private_view, fs::copy_options::recursive, ec);
     if (ec) {
       fs::remove_all(private_view, ec);
-      return ScoreResult::invalid("the scoring call could not be prepared: copying private/ "
-                                  "failed: " + ec.message());
+      return ScoreResult::invalid(
+          "the scoring call could not be prepared: copying private/ failed: " + ec.message());
     }
   }
   struct RemoveCopy {
@@ -220,9 +220,9 @@ ScoreResult score_in_worker(const ScoringCall& call) {
   if (auto tool = worker_torch_tool())
     spec.binds.push_back({*tool, sandboxed ? fs::path(kWorkerTorchTool) : *tool, false});
   spec.binds.insert(spec.binds.begin(), {{worker_executable(), kWorkerBinary, false},
-                {call.snapshot, "/rebench/solution", false},
-                {call.scratch, "/rebench/scratch", true},
-                {call.call_dir, "/rebench/call", true}});
+                                         {call.snapshot, "/rebench/solution", false},
+                                         {call.scratch, "/rebench/scratch", true},
+                                         {call.call_dir, "/rebench/call", true}});
   if (env.info().scorer_reads_private) {
     spec.binds.push_back({private_view, "/rebench/private", false});
     command.insert(command.end(),
