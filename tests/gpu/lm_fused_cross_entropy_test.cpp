@@ -18,6 +18,7 @@
 #include "lm/fused_cross_entropy_torch.hpp"
 #include "lm/gpt_model_torch.hpp"
 #include "lm/trainer_torch.hpp"
+#include "support/cross_entropy_check.hpp"
 
 namespace rebench::lm {
 namespace {
@@ -25,28 +26,9 @@ namespace F = torch::nn::functional;
 
 const torch::Device kCuda{torch::kCUDA, 0};
 
-struct LossAndGrad {
-  torch::Tensor loss;
-  torch::Tensor grad;  ///< d loss / d logits
-};
-
-/// Loss and gradient of `loss_fn` on a leaf copy of `logits`; with `through_clone` the loss sees
-/// a non-leaf clone (what grad_into_logits may overwrite) and the returned gradient is what
-/// reached the leaf.
-template <typename LossFn>
-LossAndGrad run(const torch::Tensor& logits, LossFn loss_fn, bool through_clone = false) {
-  auto leaf = logits.detach().clone().set_requires_grad(true);
-  auto loss = loss_fn(through_clone ? leaf.clone() : leaf);
-  loss.backward();
-  return {loss.detach(), leaf.grad()};
-}
-
-LossAndGrad reference(const torch::Tensor& logits, const torch::Tensor& targets,
-                      std::int64_t ignore_index = -100) {
-  return run(logits.to(torch::kFloat32), [&](const torch::Tensor& x) {
-    return F::cross_entropy(x, targets, F::CrossEntropyFuncOptions().ignore_index(ignore_index));
-  });
-}
+using cross_entropy_check::LossAndGrad;
+using cross_entropy_check::reference;
+using cross_entropy_check::run;
 
 LossAndGrad fused(const torch::Tensor& logits, const torch::Tensor& targets,
                   CrossEntropyOptions options = {}) {

@@ -9,32 +9,15 @@
 
 #include "lm/fused_cross_entropy_torch.hpp"
 #include "lm/gpt_model_torch.hpp"
+#include "support/cross_entropy_check.hpp"
 
 namespace rebench::lm {
 namespace {
 namespace F = torch::nn::functional;
 
-struct LossAndGrad {
-  torch::Tensor loss;
-  torch::Tensor grad;  ///< d loss / d logits, in the logits' dtype
-};
-
-/// Loss and logits gradient of `loss_fn` on a fresh leaf copy of `logits`.
-template <typename LossFn>
-LossAndGrad run(const torch::Tensor& logits, LossFn loss_fn) {
-  auto leaf = logits.detach().clone().set_requires_grad(true);
-  auto loss = loss_fn(leaf);
-  loss.backward();
-  return {loss.detach(), leaf.grad()};
-}
-
-/// The reference everything is compared with: F::cross_entropy on float32 logits.
-LossAndGrad reference(const torch::Tensor& logits, const torch::Tensor& targets,
-                      std::int64_t ignore_index = -100) {
-  return run(logits.to(torch::kFloat32), [&](const torch::Tensor& x) {
-    return F::cross_entropy(x, targets, F::CrossEntropyFuncOptions().ignore_index(ignore_index));
-  });
-}
+using cross_entropy_check::LossAndGrad;
+using cross_entropy_check::reference;
+using cross_entropy_check::run;
 
 void expect_close(const LossAndGrad& got, const LossAndGrad& want, double grad_rtol,
                   const char* what) {
