@@ -72,8 +72,8 @@ void add_prepare_base_models(CLI::App& prepare, Context& context) {
   auto o = std::make_shared<PrepareBaseModelsOptions>();
   auto* command = prepare.add_subcommand(
       "base-models",
-      "Train the profile's pretrained base models (configs/base_models.json) deterministically, "
-      "or find them verified in the cache");
+      "Train the profile's pretrained base models (configs/base_models.json, seeded), or find "
+      "them verified in the cache");
   command->add_option("--profile", o->profile, "h100 | cpu (default: detected)");
   command->add_option("--plan", o->plan_file,
                       "Base-model recipes to use instead of configs/base_models.json");

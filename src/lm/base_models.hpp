@@ -1,7 +1,8 @@
 // Base models: the pretrained GPTs environments start from (fix_embedding's "large" and "small",
-// …). rebench trains them itself, deterministically, from recipes in configs/base_models.json,
-// and caches them content-addressed under $REBENCH_CACHE/base-models/. Torch-free: environments
-// and the CLI find prepared models here; the training lives in base_models_torch.cpp.
+// …). rebench trains them itself, seeded, from recipes in configs/base_models.json (reruns on a
+// GPU differ slightly: its kernels use atomics), and caches them content-addressed under
+// $REBENCH_CACHE/base-models/. Torch-free: environments and the CLI find prepared models here;
+// the training lives in base_models_torch.cpp.
 #pragma once
 
 #include <filesystem>
