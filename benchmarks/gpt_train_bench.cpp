@@ -1,11 +1,11 @@
 // Prints GPT training throughput (tokens/s) and MFU for a model size: by default GPT-2 124M
 // (block 1024, bf16 autocast, fused attention and AdamW where available) on the GPU, a tiny
 // model on the CPU. Data are random tokens: throughput does not depend on their content.
-// Where the fused cross-entropy kernel exists, one run trains with it and with the previous
-// float32 loss path (an A/B on the same model and batches; the figures printed first, and the
-// final MFU line, are the fused path's), then breaks a micro-batch down, and compares the
-// training step with libtorch's clip_grad_norm_ (a host sync every step) against the trainer's
-// device-side clipping.
+// Where the fused kernels exist, one run trains with them and with the previous float32 paths
+// (an A/B on the same model and batches; the figures printed first, and the final MFU line, are
+// the fused path's), then breaks a micro-batch down (forward, backward, the output layer + loss
+// three ways), and compares the training step with libtorch's clip_grad_norm_ (a host sync every
+// step) against the trainer's device-side clipping.
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -261,6 +261,37 @@ int main(int argc, char** argv) {
       const double ms = time_ms([&] { reference_cross_entropy(logits, targets).backward(); });
       line += fmt::format(" float32 reference {:.2f} ms", ms);
       fmt::print("{}\n", line);
+    }
+
+    // The output layer and the loss on hidden states of this micro-batch's shape: the model's
+    // single node (the gradient written during the forward's one pass over the logits) against
+    // F::linear + the fused cross-entropy (the forward reads the logits, the backward reads
+    // them again) and the float32 path.
+    if (fused_available) {
+      const std::int64_t rows = micro * config.block_size;
+      const auto on_device = torch::TensorOptions().device(device);
+      auto hidden = torch::randn({rows, config.n_embd}, on_device)
+                        .to(torch::kBFloat16)
+                        .set_requires_grad(true);
+      auto weight = (torch::randn({config.vocab_size, config.n_embd}, on_device) * 0.02)
+                        .to(torch::kBFloat16)
+                        .set_requires_grad(true);
+      auto targets = y.reshape({-1});
+      const double node_ms =
+          time_ms([&] { linear_cross_entropy_function(hidden, weight, targets).backward(); });
+      CrossEntropyOptions in_place;
+      in_place.grad_into_logits = true;
+      const double two_pass_ms = time_ms([&] {
+        fused_cross_entropy(torch::nn::functional::linear(hidden, weight), targets, in_place)
+            .backward();
+      });
+      const double float32_ms = time_ms([&] {
+        reference_cross_entropy(torch::nn::functional::linear(hidden, weight), targets).backward();
+      });
+      fmt::print(
+          "output layer + loss ({} x {} -> {} bf16, forward + backward): one node {:.2f} ms, "
+          "linear + fused cross-entropy {:.2f} ms, linear + float32 cross-entropy {:.2f} ms\n",
+          rows, config.n_embd, config.vocab_size, node_ms, two_pass_ms, float32_ms);
     }
 
     // One training step (fresh batch, forward + backward, clip, AdamW), wall clock over several

@@ -9,24 +9,12 @@
 
 #include <torch/torch.h>
 
+#include "lm/autocast_torch.hpp"
 #include "lm/gpt_model_torch.hpp"
 #include "lm/token_corpus.hpp"
 #include "lm/train_config.hpp"
 
 namespace rebench::lm {
-
-/// bf16 autocast for CUDA ops while alive (no effect when disabled); restores the previous state.
-class Bf16Autocast {
- public:
-  explicit Bf16Autocast(bool enabled);
-  ~Bf16Autocast();
-  Bf16Autocast(const Bf16Autocast&) = delete;
-  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
-
- private:
-  bool enabled_;
-  bool previous_ = false;
-};
 
 struct TrainProgress {
   std::int64_t step = 0;  ///< optimizer steps done
