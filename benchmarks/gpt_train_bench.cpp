@@ -18,6 +18,7 @@
 
 #include "lm/adamw_torch.hpp"
 #include "lm/fused_cross_entropy_torch.hpp"
+#include "lm/fused_layer_norm_torch.hpp"
 #include "lm/gpt_model_torch.hpp"
 #include "lm/trainer_torch.hpp"
 #include "lm/training_schedule.hpp"
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
   std::int64_t steps = 30, warmup = 5, micro = 0, accum = 1, rounds = 1;
   double peak_tflops = 989.0;  // H100 SXM dense bf16
   std::int64_t vocab = 50304;
-  std::string cross_entropy = "both";
+  std::string variants = "all";
   app.add_option("--size", size, "gpt2 (124M, block 1024) | tiny");
   app.add_option("--steps", steps, "Timed optimizer steps");
   app.add_option("--warmup", warmup, "Untimed steps first");
@@ -77,13 +78,14 @@ int main(int argc, char** argv) {
   app.add_option("--grad-accum", accum, "Micro-batches per step");
   app.add_option("--vocab", vocab, "Vocabulary size (50304 = GPT-2's padded to 64)");
   app.add_option("--peak-tflops", peak_tflops, "Device peak for MFU [TFLOP/s]");
-  app.add_option("--cross-entropy", cross_entropy,
-                 "Loss path of the timed training: fused (CUDA kernel on the bf16 logits), "
-                 "reference (float32 copy + F::cross_entropy, as before), both (A/B in one run)")
-      ->check(CLI::IsMember({"fused", "reference", "both"}));
+  app.add_option("--variants", variants,
+                 "What to train, timed: fused (the fused cross-entropy and LayerNorm kernels), "
+                 "fused-ce (the cross-entropy kernel only), reference (float32 loss and "
+                 "LayerNorm, as before the kernels), all (the three, an A/B/C in one run)")
+      ->check(CLI::IsMember({"fused", "fused-ce", "reference", "all"}));
   app.add_option("--ab-rounds", rounds,
-                 "With --cross-entropy both: timed runs per path, interleaved (fused, reference, "
-                 "fused, …); the figures are over all of a path's runs")
+                 "With --variants all: timed runs per variant, interleaved (fused, fused-ce, "
+                 "reference, fused, …); the figures are over all of a variant's runs")
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
@@ -109,13 +111,25 @@ int main(int argc, char** argv) {
     t = static_cast<std::uint16_t>(rng() % static_cast<unsigned>(config.vocab_size));
   TokenSpan stream{tokens.data(), tokens.size()};
 
-  // The loss paths to time, the first one printed as this benchmark's headline figures.
+  // The variants to time, the first one printed as this benchmark's headline figures.
+  struct Variant {
+    std::string name;
+    bool fused_cross_entropy;
+    bool fused_layer_norm;
+  };
   const bool fused_available = device.is_cuda() && fused_cross_entropy_compiled();
-  std::vector<bool> paths;  // true = fused cross-entropy
-  if (cross_entropy != "reference" && fused_available) paths.push_back(true);
-  if (cross_entropy != "fused" || !fused_available) paths.push_back(false);
-  if (cross_entropy != "both") rounds = 1;
-  const auto path_name = [](bool fused) { return fused ? "fused" : "reference"; };
+  std::vector<Variant> paths;
+  if (fused_available) {
+    if (variants == "fused" || variants == "all") paths.push_back({"fused", true, true});
+    if (variants == "fused-ce" || variants == "all") paths.push_back({"fused-ce", true, false});
+  }
+  if (variants == "reference" || variants == "all" || !fused_available)
+    paths.push_back({"reference", false, false});
+  if (variants != "all") rounds = 1;
+  const auto use = [](Gpt& m, const Variant& v) {
+    m->set_fused_cross_entropy(v.fused_cross_entropy);
+    m->set_fused_layer_norm(v.fused_layer_norm);
+  };
 
   torch::manual_seed(0);
   Gpt model(config);
@@ -134,13 +148,13 @@ int main(int argc, char** argv) {
   std::vector<Throughput> measured(paths.size());
   bool fused_optimizer = false;
   for (std::size_t i = 0; i < paths.size(); ++i) {  // warm-up: allocator, kernels, autotuning
-    model->set_fused_cross_entropy(paths[i]);
+    use(model, paths[i]);
     train.steps = warmup;
     if (warmup > 0) train_model(model, stream, stream, train, options);
   }
   for (std::int64_t round = 0; round < rounds; ++round) {
     for (std::size_t i = 0; i < paths.size(); ++i) {
-      model->set_fused_cross_entropy(paths[i]);
+      use(model, paths[i]);
       train.steps = steps;
       auto result = train_model(model, stream, stream, train, options);
       // The result's time includes one final evaluation of 4 windows: negligible at these sizes.
@@ -150,7 +164,7 @@ int main(int argc, char** argv) {
       fused_optimizer = result.fused_optimizer;
     }
   }
-  model->set_fused_cross_entropy(paths.front());
+  use(model, paths.front());
   const Throughput& headline = measured.front();
 
   fmt::print(
@@ -161,24 +175,29 @@ int main(int argc, char** argv) {
              config.block_size, train.tokens_per_step(config.block_size), steps);
   fmt::print("tokens/s: {:.0f}\n", headline.tokens_per_s());
   fmt::print("step time: {:.1f} ms\n", headline.step_ms());
-  fmt::print("cross-entropy: {}\n",
-             paths.front() ? "fused CUDA kernel on the logits' dtype (bf16 under autocast)"
+  const Variant& first = paths.front();
+  fmt::print("output layer + loss: {}\n",
+             first.fused_cross_entropy
+                 ? "one node, fused CUDA cross-entropy on the logits' dtype (bf16 under autocast)"
              : fused_available
                  ? "float32 reference (logits.to(float32) + F::cross_entropy), as asked"
                  : "float32 reference (no fused kernel in this build or not on CUDA)");
+  fmt::print("LayerNorm: {}\n", first.fused_layer_norm && fused_layer_norm_compiled()
+                                    ? "fused CUDA kernel, output in bf16"
+                                    : "at::layer_norm in float32 (autocast), cast by the matmul");
   if (paths.size() > 1) {
-    fmt::print("A/B cross-entropy ({} timed run(s) of {} steps per path, interleaved):\n", rounds,
-               steps);
+    fmt::print("A/B ({} timed run(s) of {} steps per variant, interleaved):\n", rounds, steps);
     for (std::size_t i = 0; i < paths.size(); ++i) {
       const double tps = measured[i].tokens_per_s();
-      std::string line = fmt::format("  {:<9}: {:.0f} tokens/s, {:.1f} ms/step",
-                                     path_name(paths[i]), tps, measured[i].step_ms());
+      std::string line = fmt::format("  {:<9}: {:.0f} tokens/s, {:.1f} ms/step", paths[i].name, tps,
+                                     measured[i].step_ms());
       if (options.peak_flops > 0)
         line += fmt::format(", MFU {:.1f}%", 100.0 * tps * flops_per_token / options.peak_flops);
+      if (i > 0)
+        line += fmt::format(" ({} / {}: {:.3f}x)", paths[0].name, paths[i].name,
+                            measured[0].tokens_per_s() / tps);
       fmt::print("{}\n", line);
     }
-    fmt::print("  fused / reference tokens/s: {:.3f}x\n",
-               measured[0].tokens_per_s() / measured[1].tokens_per_s());
   }
   if (device.is_cuda()) {
     // Where the time goes: forward only, forward + backward, and the dtype autocast produced.
@@ -209,13 +228,10 @@ int main(int argc, char** argv) {
       torch::NoGradGuard g;
       model->forward(x);
     });
-    // Both loss paths where the kernel exists ("forward + loss" is the model's default path).
-    std::vector<bool> loss_paths = {paths.front()};
-    if (fused_available) loss_paths = {true, false};
-    for (bool fused : loss_paths) {
-      model->set_fused_cross_entropy(fused);
-      const std::string suffix =
-          fused_available && !fused ? ", float32 reference cross-entropy" : "";
+    // Each variant timed above, the headline's first.
+    for (const Variant& variant : paths) {
+      use(model, variant);
+      const std::string suffix = paths.size() > 1 ? " [" + variant.name + "]" : "";
       timed("forward + loss" + suffix, [&] {
         Bf16Autocast a(true);
         torch::NoGradGuard g;
@@ -230,7 +246,7 @@ int main(int argc, char** argv) {
         l.backward();
       });
     }
-    model->set_fused_cross_entropy(paths.front());
+    use(model, paths.front());
     timed("hidden states + backward (no output layer)", [&] {
       torch::Tensor l;
       {
@@ -292,6 +308,45 @@ int main(int argc, char** argv) {
           "output layer + loss ({} x {} -> {} bf16, forward + backward): one node {:.2f} ms, "
           "linear + fused cross-entropy {:.2f} ms, linear + float32 cross-entropy {:.2f} ms\n",
           rows, config.n_embd, config.vocab_size, node_ms, two_pass_ms, float32_ms);
+    }
+
+    // One LayerNorm of this micro-batch's activations (float32 in, bf16 out): the fused kernel
+    // against at::layer_norm + the cast autocast's matmul would make. Gradients through
+    // autograd::grad (accumulating into x.grad would add a float32 pass to both).
+    {
+      const std::int64_t rows = micro * config.block_size, width = config.n_embd;
+      const auto on_device = torch::TensorOptions().device(device);
+      auto xs = torch::randn({rows, width}, on_device).set_requires_grad(true);
+      auto weight = (1 + 0.2 * torch::randn({width}, on_device)).set_requires_grad(true);
+      auto bias = (0.1 * torch::randn({width}, on_device)).set_requires_grad(true);
+      const auto dy = torch::randn({rows, width}, on_device).to(torch::kBFloat16);
+      auto norm_ms = [&](bool fused, bool backward) {
+        return time_ms(
+            [&] {
+              torch::Tensor out =
+                  fused ? fused_layer_norm(xs, weight, bias, 1e-5, torch::kBFloat16)
+                        : at::layer_norm(xs, {width}, weight, bias, 1e-5).to(torch::kBFloat16);
+              if (backward) torch::autograd::grad({out}, {xs, weight, bias}, {dy});
+            },
+            20);
+      };
+      double forward_ms[2], total_ms[2];
+      for (int fused = 0; fused < 2; ++fused) {
+        {
+          torch::NoGradGuard no_grad;
+          forward_ms[fused] = norm_ms(fused == 1, false);
+        }
+        total_ms[fused] = norm_ms(fused == 1, true);
+      }
+      const double elements = static_cast<double>(rows * width);
+      // Forward: read x (4 B), write y (2 B); backward: read x and dy, write dx (4 + 2 + 4 B).
+      fmt::print(
+          "LayerNorm ({} x {}, bf16 out): forward fused {:.3f} ms ({:.0f} GB/s) vs layer_norm + "
+          "cast {:.3f} ms; forward + backward fused {:.3f} ms (backward {:.0f} GB/s) vs {:.3f} "
+          "ms{}\n",
+          rows, width, forward_ms[1], elements * 6 / 1e9 / (forward_ms[1] / 1e3), forward_ms[0],
+          total_ms[1], elements * 10 / 1e9 / ((total_ms[1] - forward_ms[1]) / 1e3), total_ms[0],
+          fused_layer_norm_compiled() ? "" : " (no kernel in this build: both are layer_norm)");
     }
 
     // One training step (fresh batch, forward + backward, clip, AdamW), wall clock over several

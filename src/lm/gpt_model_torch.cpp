@@ -8,7 +8,9 @@
 
 #include <torch/version.h>
 
+#include "lm/autocast_torch.hpp"
 #include "lm/fused_cross_entropy_torch.hpp"
+#include "lm/fused_layer_norm_torch.hpp"
 
 namespace rebench::lm {
 namespace F = torch::nn::functional;
@@ -22,6 +24,23 @@ constexpr bool kFusedAttention = false;
 
 torch::nn::LayerNorm layer_norm(std::int64_t width) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(1e-5));
+}
+
+/// `norm(x)`; with `fused` set, under CUDA autocast and where the kernel applies, the fused
+/// LayerNorm writes the result straight in autocast's dtype: the next layer is a matmul that
+/// would cast the float32 output to that dtype anyway (one float32 write and one cast less).
+torch::Tensor apply_layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x, bool fused) {
+  if (fused && x.scalar_type() == torch::kFloat32) {
+    const auto dtype = cuda_autocast_dtype();
+    if (dtype && fused_layer_norm_supported(x, norm->weight, norm->bias))
+      return fused_layer_norm(x, norm->weight, norm->bias, norm->options.eps(), *dtype);
+  }
+  return norm(x);
+}
+
+bool env_switch_on(const char* name) {
+  const char* setting = std::getenv(name);
+  return setting == nullptr || std::string(setting) != "0";
 }
 
 /// Plain causal attention, used where the fused kernel does not exist (libtorch 1.13) and as
@@ -90,8 +109,8 @@ BlockImpl::BlockImpl(const GptConfig& config) {
 }
 
 torch::Tensor BlockImpl::forward(torch::Tensor x) {
-  x = x + attn(ln_1(x));
-  return x + mlp(ln_2(x));
+  x = x + attn(apply_layer_norm(ln_1, x, fused_layer_norm));
+  return x + mlp(apply_layer_norm(ln_2, x, fused_layer_norm));
 }
 
 TransformerImpl::TransformerImpl(const GptConfig& config) {
@@ -106,6 +125,12 @@ GptImpl::GptImpl(const GptConfig& config) : config_(config) {
   config_.validate();
   transformer = register_module("transformer", Transformer(config_));
   initialise();
+  set_fused_layer_norm(env_switch_on("REBENCH_LM_FUSED_LN"));
+}
+
+void GptImpl::set_fused_layer_norm(bool enabled) {
+  fused_layer_norm_ = enabled;
+  for (const auto& block : *transformer->h) block->as<Block>()->fused_layer_norm = enabled;
 }
 
 void GptImpl::initialise() {
@@ -141,7 +166,7 @@ torch::Tensor GptImpl::hidden_states(const torch::Tensor& idx) {
     x = F::dropout(x, F::DropoutFuncOptions().p(config_.dropout).training(is_training()));
   }
   for (const auto& block : *transformer->h) x = block->as<Block>()->forward(x);
-  return transformer->ln_f(x);
+  return apply_layer_norm(transformer->ln_f, x, fused_layer_norm_);
 }
 
 torch::Tensor GptImpl::forward(const torch::Tensor& idx) {
@@ -149,10 +174,7 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx) {
   return F::linear(hidden_states(idx), transformer->wte->weight);
 }
 
-bool GptImpl::fused_cross_entropy_by_default() {
-  const char* setting = std::getenv("REBENCH_LM_FUSED_CE");
-  return setting == nullptr || std::string(setting) != "0";
-}
+bool GptImpl::fused_cross_entropy_by_default() { return env_switch_on("REBENCH_LM_FUSED_CE"); }
 
 torch::Tensor GptImpl::loss(const torch::Tensor& idx, const torch::Tensor& targets) {
   auto hidden = hidden_states(idx);

@@ -45,6 +45,8 @@ class BlockImpl : public torch::nn::Module {
   CausalSelfAttention attn{nullptr};
   torch::nn::LayerNorm ln_2{nullptr};
   Mlp mlp{nullptr};
+  /// Set by GptImpl::set_fused_layer_norm.
+  bool fused_layer_norm = true;
 };
 TORCH_MODULE(Block);
 
@@ -74,7 +76,8 @@ class GptImpl : public torch::nn::Module {
   /// written into their storage in the same pass; elsewhere, or with
   /// set_fused_cross_entropy(false), F::cross_entropy on a float32 copy of the logits.
   torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
-  /// Final hidden states [B, T, n_embd] (before the tied output projection).
+  /// Final hidden states [B, T, n_embd] (before the tied output projection): float32, or
+  /// autocast's dtype under CUDA autocast with the fused LayerNorm.
   torch::Tensor hidden_states(const torch::Tensor& idx);
 
   [[nodiscard]] const GptConfig& config() const { return config_; }
@@ -83,6 +86,12 @@ class GptImpl : public torch::nn::Module {
   /// speed and memory, not the result beyond float32 rounding.
   void set_fused_cross_entropy(bool enabled) { fused_cross_entropy_ = enabled; }
   [[nodiscard]] bool fused_cross_entropy() const { return fused_cross_entropy_; }
+  /// Whether the LayerNorms may use the fused kernel under CUDA autocast: float32 in, the
+  /// result written in autocast's dtype (what the next matmul reads) instead of a float32
+  /// output plus a cast. Default on unless the environment sets REBENCH_LM_FUSED_LN=0. Changes
+  /// speed, not the result beyond float32 rounding.
+  void set_fused_layer_norm(bool enabled);
+  [[nodiscard]] bool fused_layer_norm() const { return fused_layer_norm_; }
   /// Parameters by nanoGPT name (the tied output layer has no entry of its own).
   [[nodiscard]] std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
 
@@ -93,6 +102,7 @@ class GptImpl : public torch::nn::Module {
   GptConfig config_;
   bool fused_cross_entropy_ = fused_cross_entropy_by_default();
   static bool fused_cross_entropy_by_default();
+  bool fused_layer_norm_ = true;  // the constructor applies REBENCH_LM_FUSED_LN
 };
 TORCH_MODULE(Gpt);
 
