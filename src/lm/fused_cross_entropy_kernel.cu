@@ -10,7 +10,6 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
-#include <type_traits>
 
 namespace rebench::lm::detail {
 namespace {
@@ -146,12 +145,22 @@ __device__ __forceinline__ void add_pack(float& m, float& s, const Pack<T, N>& p
   add_values<N>(m, s, x);
 }
 
-// ---- row pieces: one block per row ---------------------------------------------------------
+// ---- kernels ---------------------------------------------------------------------------------
 
-/// logsumexp of the row `x`, returned to every thread of the block.
 template <typename T, int N>
-__device__ __forceinline__ float row_logsumexp(const T* x, int vocab) {
-  __shared__ float shared_lse;
+__global__ void __launch_bounds__(kMaxThreads)
+    forward_kernel(const T* __restrict__ logits, int vocab,
+                   const std::int64_t* __restrict__ targets, std::int64_t ignore_index,
+                   float* __restrict__ lse_out, float* __restrict__ loss_out) {
+  const std::int64_t row = blockIdx.x;
+  const T* x = logits + row * static_cast<std::int64_t>(vocab);
+  // Thread 0 fetches the target logit first, so its latency hides behind the row's loads.
+  std::int64_t target = 0;
+  float target_logit = 0.0f;
+  if (threadIdx.x == 0) {
+    target = targets[row];
+    if (target >= 0 && target < vocab) target_logit = to_float(x[target]);
+  }
   const RowSplit split = split_row<T, N>(x, vocab);
   const int stride = static_cast<int>(blockDim.x);
   float m = -INFINITY, s = 0.0f;
@@ -170,18 +179,19 @@ __device__ __forceinline__ float row_logsumexp(const T* x, int vocab) {
   }
   for (; i < split.count; i += stride) add_pack<T, N>(m, s, body[i]);
   block_merge(m, s);
-  if (threadIdx.x == 0) shared_lse = m + logf(s);
-  __syncthreads();
-  return shared_lse;
-}
-
-/// The row's loss from its logsumexp and target logit: 0 when ignored, NaN for a target outside
-/// the vocabulary (torch raises a device-side assert there; NaN reaches the caller's checks).
-__device__ __forceinline__ float row_loss(float lse, std::int64_t target, float target_logit,
-                                          std::int64_t ignore_index, int vocab) {
-  if (target == ignore_index) return 0.0f;
-  if (target < 0 || target >= vocab) return NAN;
-  return lse - target_logit;
+  if (threadIdx.x == 0) {
+    const float lse = m + logf(s);
+    lse_out[row] = lse;
+    float loss;
+    if (target == ignore_index) {
+      loss = 0.0f;
+    } else if (target < 0 || target >= vocab) {
+      loss = NAN;  // torch raises a device-side assert here; NaN reaches the caller's checks
+    } else {
+      loss = lse - target_logit;
+    }
+    loss_out[row] = loss;
+  }
 }
 
 /// d loss / d logit for one logit `x` at column `j`. x - lse first (exact when they are close,
@@ -200,14 +210,19 @@ __device__ __forceinline__ Pack<T, N> grad_pack(const Pack<T, N>& in, int first,
   return out;
 }
 
-/// Writes the row's gradient (softmax - one_hot(target)) * scale into `g`, or zeros when the
-/// target is `ignore_index`. `g` may be `x` (each element is read, then written, by one thread),
-/// hence no __restrict__; its rows are aligned like x's (the launchers check).
+// No __restrict__ on logits and grad: they are the same buffer when the gradient is written in
+// place (each element is read and then written by the same thread).
 template <typename T, int N>
-__device__ __forceinline__ void write_row_grad(const T* x, T* g, int vocab, std::int64_t target64,
-                                               std::int64_t ignore_index, float lse, float scale) {
+__global__ void __launch_bounds__(kMaxThreads)
+    backward_kernel(const T* logits, T* grad, int vocab, const std::int64_t* __restrict__ targets,
+                    std::int64_t ignore_index, const float* __restrict__ lse,
+                    const float* __restrict__ scale_ptr) {
+  const std::int64_t row = blockIdx.x;
+  const T* x = logits + row * static_cast<std::int64_t>(vocab);
+  T* g = grad + row * static_cast<std::int64_t>(vocab);
+  const std::int64_t target64 = targets[row];
   const int stride = static_cast<int>(blockDim.x);
-  const RowSplit split = split_row<T, N>(x, vocab);
+  const RowSplit split = split_row<T, N>(x, vocab);  // grad rows are aligned alike (launcher)
   auto* body_out = reinterpret_cast<Pack<T, N>*>(g + split.head);
   if (target64 == ignore_index) {
     Pack<T, N> zero;
@@ -221,10 +236,12 @@ __device__ __forceinline__ void write_row_grad(const T* x, T* g, int vocab, std:
     return;
   }
   const int target = target64 >= 0 && target64 < vocab ? static_cast<int>(target64) : -1;
+  const float row_lse = lse[row];
+  const float scale = *scale_ptr;
   for (int j = static_cast<int>(threadIdx.x); j < split.head; j += stride)
-    g[j] = from_float<T>(grad_value(to_float(x[j]), j, target, lse, scale));
+    g[j] = from_float<T>(grad_value(to_float(x[j]), j, target, row_lse, scale));
   for (int j = split.tail + static_cast<int>(threadIdx.x); j < vocab; j += stride)
-    g[j] = from_float<T>(grad_value(to_float(x[j]), j, target, lse, scale));
+    g[j] = from_float<T>(grad_value(to_float(x[j]), j, target, row_lse, scale));
   const auto* body_in = reinterpret_cast<const Pack<T, N>*>(x + split.head);
   int i = static_cast<int>(threadIdx.x);
   for (; i + (kUnroll - 1) * stride < split.count; i += kUnroll * stride) {
@@ -234,54 +251,11 @@ __device__ __forceinline__ void write_row_grad(const T* x, T* g, int vocab, std:
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int index = i + u * stride;
-      body_out[index] = grad_pack<T, N>(p[u], split.head + index * N, target, lse, scale);
+      body_out[index] = grad_pack<T, N>(p[u], split.head + index * N, target, row_lse, scale);
     }
   }
   for (; i < split.count; i += stride)
-    body_out[i] = grad_pack<T, N>(body_in[i], split.head + i * N, target, lse, scale);
-}
-
-// ---- kernels ---------------------------------------------------------------------------------
-
-/// Loss and logsumexp per row; with kWriteGrad also the unscaled gradient, in place: the second
-/// read of the row follows the first within microseconds and is served by L2, so HBM sees the
-/// logits read once and the gradient written once (the two-kernel path reads them twice).
-template <typename T, int N, bool kWriteGrad>
-__global__ void __launch_bounds__(kMaxThreads)
-    forward_kernel(std::conditional_t<kWriteGrad, T*, const T*> logits, int vocab,
-                   const std::int64_t* __restrict__ targets, std::int64_t ignore_index,
-                   float* __restrict__ lse_out, float* __restrict__ loss_out) {
-  const std::int64_t row = blockIdx.x;
-  auto* x = logits + row * static_cast<std::int64_t>(vocab);
-  // Every thread needs the target with kWriteGrad; thread 0 fetches the target logit first, so
-  // its latency hides behind the row's loads.
-  const std::int64_t target = targets[row];
-  float target_logit = 0.0f;
-  if (threadIdx.x == 0 && target >= 0 && target < vocab) target_logit = to_float(x[target]);
-  const float lse = row_logsumexp<T, N>(x, vocab);
-  if (threadIdx.x == 0) {
-    lse_out[row] = lse;
-    loss_out[row] = row_loss(lse, target, target_logit, ignore_index, vocab);
-  }
-  if constexpr (kWriteGrad) {
-    // Thread 0's read of x[target] above is ordered before these writes by the barrier that
-    // ends row_logsumexp.
-    write_row_grad<T, N>(x, x, vocab, target, ignore_index, lse, 1.0f);
-  }
-}
-
-template <typename T, int N>
-__global__ void __launch_bounds__(kMaxThreads)
-    backward_kernel(const T* logits, T* grad, int vocab, const std::int64_t* __restrict__ targets,
-                    std::int64_t ignore_index, const float* __restrict__ lse,
-                    const float* __restrict__ scale_ptr) {
-  const std::int64_t row = blockIdx.x;
-  const std::int64_t target = targets[row];
-  const float row_lse = target == ignore_index ? 0.0f : lse[row];
-  const float scale = target == ignore_index ? 0.0f : *scale_ptr;
-  write_row_grad<T, N>(logits + row * static_cast<std::int64_t>(vocab),
-                       grad + row * static_cast<std::int64_t>(vocab), vocab, target, ignore_index,
-                       row_lse, scale);
+    body_out[i] = grad_pack<T, N>(body_in[i], split.head + i * N, target, row_lse, scale);
 }
 
 // ---- launchers -------------------------------------------------------------------------------
@@ -303,19 +277,8 @@ cudaError_t launch_forward(const void* logits, std::int64_t rows, std::int64_t v
                            float* loss, cudaStream_t stream) {
   constexpr int kVec = 16 / static_cast<int>(sizeof(T));
   const int threads = threads_for((vocab + kVec - 1) / kVec);
-  forward_kernel<T, kVec, false><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
+  forward_kernel<T, kVec><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
       static_cast<const T*>(logits), static_cast<int>(vocab), targets, ignore_index, lse, loss);
-  return cudaGetLastError();
-}
-
-template <typename T>
-cudaError_t launch_forward_with_grad(void* logits, std::int64_t rows, std::int64_t vocab,
-                                     const std::int64_t* targets, std::int64_t ignore_index,
-                                     float* lse, float* loss, cudaStream_t stream) {
-  constexpr int kVec = 16 / static_cast<int>(sizeof(T));
-  const int threads = threads_for((vocab + kVec - 1) / kVec);
-  forward_kernel<T, kVec, true><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
-      static_cast<T*>(logits), static_cast<int>(vocab), targets, ignore_index, lse, loss);
   return cudaGetLastError();
 }
 
@@ -357,26 +320,6 @@ cudaError_t cross_entropy_forward(LogitsType type, const void* logits, std::int6
                                            stream);
     case LogitsType::kFloat16:
       return launch_forward<__half>(logits, rows, vocab, targets, ignore_index, lse, loss, stream);
-  }
-  return cudaErrorInvalidValue;
-}
-
-cudaError_t cross_entropy_forward_with_grad(LogitsType type, void* logits, std::int64_t rows,
-                                            std::int64_t vocab, const std::int64_t* targets,
-                                            std::int64_t ignore_index, float* lse, float* loss,
-                                            cudaStream_t stream) {
-  if (!valid_shape(rows, vocab)) return cudaErrorInvalidValue;
-  if (rows == 0) return cudaSuccess;
-  switch (type) {
-    case LogitsType::kFloat32:
-      return launch_forward_with_grad<float>(logits, rows, vocab, targets, ignore_index, lse, loss,
-                                             stream);
-    case LogitsType::kBFloat16:
-      return launch_forward_with_grad<__nv_bfloat16>(logits, rows, vocab, targets, ignore_index,
-                                                     lse, loss, stream);
-    case LogitsType::kFloat16:
-      return launch_forward_with_grad<__half>(logits, rows, vocab, targets, ignore_index, lse, loss,
-                                              stream);
   }
   return cudaErrorInvalidValue;
 }

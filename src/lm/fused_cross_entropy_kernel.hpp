@@ -21,15 +21,6 @@ cudaError_t cross_entropy_forward(LogitsType type, const void* logits, std::int6
                                   std::int64_t ignore_index, float* lse, float* loss,
                                   cudaStream_t stream);
 
-/// As cross_entropy_forward, and in the same pass the unscaled gradient
-/// softmax(logits[r, :]) - one_hot(targets[r]) overwrites the row (zeros on ignored rows): the
-/// logits are read from memory once and the gradient written once. The caller applies the
-/// gradient's scale (grad_output / counted rows) later, e.g. to the products computed from it.
-cudaError_t cross_entropy_forward_with_grad(LogitsType type, void* logits, std::int64_t rows,
-                                            std::int64_t vocab, const std::int64_t* targets,
-                                            std::int64_t ignore_index, float* lse, float* loss,
-                                            cudaStream_t stream);
-
 /// grad[r, j] = (exp(logits[r, j] - lse[r]) - [j == targets[r]]) * scale[0], in the logits'
 /// type; 0 on rows whose target is `ignore_index`. `grad` may be `logits` itself (in place);
 /// otherwise it has the same shape and contiguous layout. `scale` points to one float on the

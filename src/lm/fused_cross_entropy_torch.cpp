@@ -2,11 +2,8 @@
 // formulas used off CUDA (see fused_cross_entropy_torch.hpp).
 #include "lm/fused_cross_entropy_torch.hpp"
 
-#include <algorithm>
 #include <limits>
 #include <utility>
-
-#include "lm/autocast_torch.hpp"
 
 #ifdef REBENCH_LM_FUSED_CE_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -91,67 +88,6 @@ void rows_backward(const torch::Tensor& x, torch::Tensor& grad, const torch::Ten
   grad.copy_(g);
 }
 
-/// As rows_forward, and the unscaled gradient softmax - one_hot (zeros on ignored rows) is
-/// written into `x` itself: on CUDA in the same pass over the logits.
-std::pair<torch::Tensor, torch::Tensor> rows_forward_with_grad(torch::Tensor& x,
-                                                               const torch::Tensor& targets,
-                                                               std::int64_t ignore_index) {
-#ifdef REBENCH_LM_FUSED_CE_CUDA
-  if (fused_cross_entropy_supported(x)) {
-    const c10::cuda::CUDAGuard guard(x.device());
-    const auto options = x.options().dtype(torch::kFloat32);
-    auto lse = torch::empty({x.size(0)}, options);
-    auto loss = torch::empty({x.size(0)}, options);
-    check_launch(
-        detail::cross_entropy_forward_with_grad(
-            logits_type(x.scalar_type()), x.data_ptr(), x.size(0), x.size(1),
-            targets.data_ptr<std::int64_t>(), ignore_index, lse.data_ptr<float>(),
-            loss.data_ptr<float>(), c10::cuda::getCurrentCUDAStream(x.get_device()).stream()),
-        "fused cross-entropy forward with gradient");
-    return {lse, loss};
-  }
-#endif
-  auto result = rows_forward(x, targets, ignore_index);
-  rows_backward(x, x, targets, ignore_index, result.first,
-                torch::ones({}, x.options().dtype(torch::kFloat32)));
-  return result;
-}
-
-/// Output layer and loss in one autograd node: logits = hidden · weightᵀ, mean cross-entropy.
-/// The forward leaves the unscaled logits gradient in the logits' storage (one read, one write
-/// of the largest tensor of the step); the backward multiplies grad_output / count into the two
-/// products computed from it, [rows, C] and [vocab, C], instead of into the [rows, vocab]
-/// gradient. Nothing outside holds the logits, so a second backward is as good as the first.
-class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> {
- public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden,
-                               const torch::Tensor& weight, const torch::Tensor& targets,
-                               std::int64_t ignore_index) {
-    auto h = hidden.contiguous();
-    auto w = weight.contiguous();
-    auto logits = torch::mm(h, w.t());
-    auto t = targets.reshape({-1}).to(torch::kLong).contiguous();
-    auto [lse, row_losses] = rows_forward_with_grad(logits, t, ignore_index);
-    auto count = t.ne(ignore_index).sum().to(torch::kFloat32);
-    ctx->save_for_backward({h, w, logits, count});
-    return row_losses.sum() / count;
-  }
-
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grad_outputs) {
-    auto saved = ctx->get_saved_variables();
-    const auto& h = saved[0];
-    const auto& w = saved[1];
-    const auto& unscaled_grad = saved[2];
-    const auto& count = saved[3];
-    auto scale = grad_outputs[0].to(h.device(), torch::kFloat32) / count;
-    torch::Tensor grad_hidden, grad_weight;
-    if (ctx->needs_input_grad(0)) grad_hidden = torch::mm(unscaled_grad, w).mul_(scale);
-    if (ctx->needs_input_grad(1)) grad_weight = torch::mm(unscaled_grad.t(), h).mul_(scale);
-    return {grad_hidden, grad_weight, torch::Tensor(), torch::Tensor()};
-  }
-};
-
 class FusedCrossEntropy : public torch::autograd::Function<FusedCrossEntropy> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& logits,
@@ -223,51 +159,6 @@ torch::Tensor fused_cross_entropy(const torch::Tensor& logits, const torch::Tens
   if (!fused_cross_entropy_supported(logits))
     return reference_cross_entropy(logits, targets, options.ignore_index);
   return fused_cross_entropy_function(logits, targets, options);
-}
-
-bool linear_cross_entropy_supported(const torch::Tensor& hidden, const torch::Tensor& weight) {
-  return fused_cross_entropy_compiled() && hidden.defined() && weight.defined() &&
-         hidden.is_cuda() && weight.device() == hidden.device() && hidden.dim() >= 1 &&
-         weight.dim() == 2 && weight.size(1) == hidden.size(-1) &&
-         kernel_dtype(hidden.scalar_type()) && kernel_dtype(weight.scalar_type()) &&
-         weight.size(0) > 0 && weight.size(0) <= std::numeric_limits<int>::max() &&
-         hidden.numel() / std::max<std::int64_t>(hidden.size(-1), 1) <=
-             std::numeric_limits<int>::max();
-}
-
-torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& weight,
-                                   const torch::Tensor& targets,
-                                   const CrossEntropyOptions& options) {
-  auto rows = hidden.reshape({-1, hidden.size(-1)});
-  if (!linear_cross_entropy_supported(hidden, weight))
-    return fused_cross_entropy(F::linear(rows, weight), targets, options);
-  // Autocast does not reach inside an autograd function's own casts: the products run in the
-  // dtype autocast would give F::linear, and both operands are cast to it here (recorded by
-  // autograd, so the float32 master weights get their gradient).
-  const auto dtype = cuda_autocast_dtype().value_or(rows.scalar_type());
-  auto h = rows.to(dtype);
-  auto w = weight.to(dtype);
-  const bool needs_grad = torch::GradMode::is_enabled() && (h.requires_grad() || w.requires_grad());
-  if (!needs_grad) return fused_cross_entropy(torch::mm(h, w.t()), targets, options);
-  return linear_cross_entropy_function(h, w, targets, options);
-}
-
-torch::Tensor linear_cross_entropy_function(const torch::Tensor& hidden,
-                                            const torch::Tensor& weight,
-                                            const torch::Tensor& targets,
-                                            const CrossEntropyOptions& options) {
-  TORCH_CHECK(hidden.dim() == 2 && weight.dim() == 2 && hidden.size(1) == weight.size(1),
-              "linear cross-entropy: hidden [rows, C] and weight [vocab, C] expected, got ",
-              hidden.sizes(), " and ", weight.sizes());
-  TORCH_CHECK(hidden.scalar_type() == weight.scalar_type(),
-              "linear cross-entropy: hidden and weight dtypes differ (", hidden.scalar_type(), ", ",
-              weight.scalar_type(), ")");
-  TORCH_CHECK(targets.numel() == hidden.size(0), "linear cross-entropy: ", targets.numel(),
-              " targets for ", hidden.size(0), " rows");
-  TORCH_CHECK(weight.size(0) > 0, "linear cross-entropy: empty vocabulary");
-  TORCH_CHECK(targets.device() == hidden.device() && weight.device() == hidden.device(),
-              "linear cross-entropy: hidden, weight and targets must be on one device");
-  return LinearCrossEntropy::apply(hidden, weight, targets, options.ignore_index);
 }
 
 torch::Tensor fused_cross_entropy_function(const torch::Tensor& logits,

@@ -47,26 +47,4 @@ torch::Tensor fused_cross_entropy_function(const torch::Tensor& logits,
                                            const torch::Tensor& targets,
                                            const CrossEntropyOptions& options = {});
 
-/// True when linear_cross_entropy(hidden, weight, …) runs the CUDA kernel: compiled in, both on
-/// one CUDA device, hidden [..., C] and weight [vocab, C] in a kernel dtype.
-bool linear_cross_entropy_supported(const torch::Tensor& hidden, const torch::Tensor& weight);
-
-/// Mean cross-entropy of the logits hidden · weightᵀ (an output layer without bias, e.g. GPT's
-/// tied embedding) against `targets`, hidden [..., C], weight [vocab, C]. Where supported and a
-/// gradient is wanted, one autograd node (linear_cross_entropy_function) whose forward writes
-/// the logits' unscaled gradient into their own storage in the loss kernel's single pass, so
-/// the backward never reads the logits again; the products run in autocast's dtype when
-/// autocast is on. Without a gradient: the fused forward alone. Elsewhere: F::linear +
-/// fused_cross_entropy. options.grad_into_logits has no effect (the logits are always internal).
-torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& weight,
-                                   const torch::Tensor& targets,
-                                   const CrossEntropyOptions& options = {});
-
-/// The autograd node itself on any device (torch-op formulas off CUDA, for tests): hidden
-/// [rows, C] and weight [vocab, C] of one dtype; the products in that dtype.
-torch::Tensor linear_cross_entropy_function(const torch::Tensor& hidden,
-                                            const torch::Tensor& weight,
-                                            const torch::Tensor& targets,
-                                            const CrossEntropyOptions& options = {});
-
 }  // namespace rebench::lm

@@ -177,15 +177,16 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx) {
 bool GptImpl::fused_cross_entropy_by_default() { return env_switch_on("REBENCH_LM_FUSED_CE"); }
 
 torch::Tensor GptImpl::loss(const torch::Tensor& idx, const torch::Tensor& targets) {
-  auto hidden = hidden_states(idx);
-  hidden = hidden.view({-1, hidden.size(-1)});
-  const auto& weight = transformer->wte->weight;  // tied output layer, as in forward()
-  if (fused_cross_entropy_ && linear_cross_entropy_supported(hidden, weight)) {
-    // Output layer and loss in one node: the logits are read once, their gradient written
-    // once into their own storage, and no float32 copy is made.
-    return linear_cross_entropy(hidden, weight, targets.reshape({-1}));
+  auto logits = forward(idx);
+  auto rows = logits.view({-1, logits.size(-1)});
+  if (fused_cross_entropy_ && fused_cross_entropy_supported(rows)) {
+    // The logits are this function's own: nothing reads them after the backward, so their
+    // storage takes the gradient (no second logits-sized buffer).
+    CrossEntropyOptions options;
+    options.grad_into_logits = true;
+    return lm::fused_cross_entropy(rows, targets.reshape({-1}), options);
   }
-  return reference_cross_entropy(F::linear(hidden, weight), targets);
+  return reference_cross_entropy(rows, targets);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> GptImpl::named_tensors() const {

@@ -71,9 +71,8 @@ class GptImpl : public torch::nn::Module {
   /// Logits [B, T, vocab] for token ids `idx` [B, T] (T ≤ block_size).
   torch::Tensor forward(const torch::Tensor& idx);
   /// Mean next-token cross-entropy of `forward(idx)` against `targets` [B, T], in float32. On
-  /// CUDA (kernel compiled in) the output layer and the loss are one node
-  /// (linear_cross_entropy): the logits, in autocast's dtype, are read once and their gradient
-  /// written into their storage in the same pass; elsewhere, or with
+  /// CUDA (kernel compiled in) the fused cross-entropy reads the logits in their own dtype (bf16
+  /// under autocast) and writes their gradient into their storage; elsewhere, or with
   /// set_fused_cross_entropy(false), F::cross_entropy on a float32 copy of the logits.
   torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
   /// Final hidden states [B, T, n_embd] (before the tied output projection): float32, or

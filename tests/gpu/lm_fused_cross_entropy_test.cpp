@@ -1,8 +1,7 @@
 // The fused cross-entropy CUDA kernel against F::cross_entropy on float32 logits: loss and
 // gradient for bf16, fp16 and fp32 logits, vocabularies that do and do not divide by the vector
 // width (1, 7, 1000, 50257, 50304), 1 to 4096 rows, targets at the row ends, logits of +-80,
-// rows that start misaligned, ignored rows, the gradient written into the logits; the output
-// layer + loss node (linear_cross_entropy) in bf16/fp32 and under autocast; then the GPT's
+// rows that start misaligned, ignored rows, the gradient written into the logits; then the GPT's
 // loss and gradients with the fused kernels (cross-entropy and LayerNorm) against the previous
 // float32 paths, and a short training run with each. Fails (does not skip) on a CUDA host built
 // without the kernel.
@@ -26,12 +25,9 @@ namespace F = torch::nn::functional;
 
 const torch::Device kCuda{torch::kCUDA, 0};
 
-using cross_entropy_check::linear_reference;
 using cross_entropy_check::LossAndGrad;
 using cross_entropy_check::reference;
-using cross_entropy_check::relative_error;
 using cross_entropy_check::run;
-using cross_entropy_check::run_linear;
 
 LossAndGrad fused(const torch::Tensor& logits, const torch::Tensor& targets,
                   CrossEntropyOptions options = {}) {
@@ -237,66 +233,6 @@ TEST_F(FusedCrossEntropyGpuTest, WithoutGradientAndUnderAutocast) {
     Bf16Autocast autocast(true);
     EXPECT_NEAR(fused_cross_entropy(logits, targets).item<double>(), want, 1e-4);
   }
-}
-
-// ---- output layer + loss in one node
-// -------------------------------------------------------------
-
-TEST_F(FusedCrossEntropyGpuTest, LinearCrossEntropyMatchesTheFloat32Reference) {
-  for (auto dtype : {torch::kBFloat16, torch::kFloat32}) {
-    for (std::int64_t vocab : {7, 1000, 50257, 50304}) {
-      for (std::int64_t rows : {1, 4096}) {
-        torch::manual_seed(static_cast<std::uint64_t>(vocab + rows));
-        const auto on_gpu = torch::TensorOptions().device(kCuda);
-        auto hidden = torch::randn({rows, 64}, on_gpu).to(dtype);
-        auto weight = (torch::randn({vocab, 64}, on_gpu) * 0.3).to(dtype);
-        auto targets = random_targets(rows, vocab);
-        if (rows > 2) targets[rows / 2] = -100;  // one ignored row
-        ASSERT_TRUE(linear_cross_entropy_supported(hidden, weight));
-        const auto got =
-            run_linear(hidden, weight, [&](const torch::Tensor& h, const torch::Tensor& w) {
-              return linear_cross_entropy_function(h, w, targets);
-            });
-        // The same (rounded) inputs in float32: what is left is the kernel and product rounding.
-        const auto want = linear_reference(hidden, weight, targets);
-        const std::string what =
-            dtype_name(dtype) + " vocab " + std::to_string(vocab) + " rows " + std::to_string(rows);
-        const double tolerance = dtype == torch::kBFloat16 ? 2e-2 : 1e-4;
-        EXPECT_EQ(got.grad_hidden.scalar_type(), dtype) << what;
-        EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(),
-                    tolerance * (1 + std::abs(want.loss.item<double>())))
-            << what;
-        EXPECT_LT(relative_error(got.grad_hidden, want.grad_hidden), tolerance) << what;
-        EXPECT_LT(relative_error(got.grad_weight, want.grad_weight), tolerance) << what;
-        if (rows > 2) EXPECT_EQ(got.grad_hidden[rows / 2].abs().max().item<double>(), 0.0) << what;
-      }
-    }
-  }
-}
-
-TEST_F(FusedCrossEntropyGpuTest, LinearCrossEntropyUnderAutocastAndWithoutGradient) {
-  torch::manual_seed(15);
-  const auto on_gpu = torch::TensorOptions().device(kCuda);
-  auto hidden = torch::randn({512, 96}, on_gpu);
-  auto weight = torch::randn({50304, 96}, on_gpu) * 0.2;
-  auto targets = random_targets(512, 50304);
-  // Autocast: float32 leaves, bf16 products, float32 gradients for the float32 leaves.
-  const auto got = run_linear(hidden, weight, [&](const torch::Tensor& h, const torch::Tensor& w) {
-    Bf16Autocast autocast(true);
-    return linear_cross_entropy(h, w, targets);
-  });
-  const auto want =
-      linear_reference(hidden.to(torch::kBFloat16), weight.to(torch::kBFloat16), targets);
-  EXPECT_EQ(got.grad_hidden.scalar_type(), torch::kFloat32);
-  EXPECT_EQ(got.grad_weight.scalar_type(), torch::kFloat32);
-  EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(), 2e-2);
-  EXPECT_LT(relative_error(got.grad_hidden, want.grad_hidden), 2e-2);
-  EXPECT_LT(relative_error(got.grad_weight, want.grad_weight), 2e-2);
-  // No gradient wanted: the forward-only kernel, the same loss.
-  torch::NoGradGuard no_grad;
-  Bf16Autocast autocast(true);
-  EXPECT_NEAR(linear_cross_entropy(hidden, weight, targets).item<double>(), got.loss.item<double>(),
-              1e-5);
 }
 
 // ---- the model ---------------------------------------------------------------------------------

@@ -15,13 +15,9 @@ namespace rebench::lm {
 namespace {
 namespace F = torch::nn::functional;
 
-using cross_entropy_check::linear_reference;
-using cross_entropy_check::LinearLossAndGrads;
 using cross_entropy_check::LossAndGrad;
 using cross_entropy_check::reference;
-using cross_entropy_check::relative_error;
 using cross_entropy_check::run;
-using cross_entropy_check::run_linear;
 
 void expect_close(const LossAndGrad& got, const LossAndGrad& want, double grad_rtol,
                   const char* what) {
@@ -141,122 +137,6 @@ TEST(FusedCrossEntropyTest, RejectsBadShapes) {
   auto logits = torch::randn({4, 10});
   EXPECT_THROW(fused_cross_entropy_function(logits, torch::zeros({3}, torch::kLong)), c10::Error);
   EXPECT_THROW(fused_cross_entropy_function(torch::randn({4}), torch::zeros({4}, torch::kLong)),
-               c10::Error);
-}
-
-// ---- output layer + loss in one node ------------------------------------------------------------
-
-LinearLossAndGrads linear_function(const torch::Tensor& hidden, const torch::Tensor& weight,
-                                   const torch::Tensor& targets, CrossEntropyOptions options = {}) {
-  return run_linear(hidden, weight, [&](const torch::Tensor& h, const torch::Tensor& w) {
-    return linear_cross_entropy_function(h, w, targets, options);
-  });
-}
-
-TEST(LinearCrossEntropyTest, NoKernelForCpuTensors) {
-  EXPECT_FALSE(linear_cross_entropy_supported(torch::zeros({4, 8}), torch::zeros({10, 8})));
-}
-
-TEST(LinearCrossEntropyTest, FunctionMatchesReferenceInFloat32) {
-  torch::manual_seed(7);
-  for (std::int64_t vocab : {1, 2, 37, 300}) {
-    for (std::int64_t rows : {1, 7, 33}) {
-      for (std::int64_t width : {1, 16}) {
-        auto hidden = torch::randn({rows, width});
-        auto weight = torch::randn({vocab, width});
-        auto targets = random_targets(rows, vocab);
-        const auto got = linear_function(hidden, weight, targets);
-        const auto want = linear_reference(hidden, weight, targets);
-        const std::string what = "vocab " + std::to_string(vocab) + " rows " +
-                                 std::to_string(rows) + " width " + std::to_string(width);
-        EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(),
-                    1e-5 * (1 + std::abs(want.loss.item<double>())))
-            << what;
-        EXPECT_LT(relative_error(got.grad_hidden, want.grad_hidden), 1e-5) << what;
-        EXPECT_LT(relative_error(got.grad_weight, want.grad_weight), 1e-5) << what;
-      }
-    }
-  }
-}
-
-TEST(LinearCrossEntropyTest, Bf16GradientsKeepTheirDtype) {
-  torch::manual_seed(8);
-  auto hidden = torch::randn({24, 32}).to(torch::kBFloat16);
-  auto weight = (torch::randn({90, 32}) * 0.3).to(torch::kBFloat16);
-  auto targets = random_targets(24, 90);
-  const auto got = linear_function(hidden, weight, targets);
-  const auto want = linear_reference(hidden, weight, targets);
-  EXPECT_EQ(got.grad_hidden.scalar_type(), torch::kBFloat16);
-  EXPECT_EQ(got.grad_weight.scalar_type(), torch::kBFloat16);
-  EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(), 2e-2);
-  EXPECT_LT(relative_error(got.grad_hidden, want.grad_hidden), 3e-2);
-  EXPECT_LT(relative_error(got.grad_weight, want.grad_weight), 3e-2);
-}
-
-TEST(LinearCrossEntropyTest, IgnoredRowsGetNoGradient) {
-  torch::manual_seed(9);
-  auto hidden = torch::randn({10, 8});
-  auto weight = torch::randn({50, 8});
-  auto targets = random_targets(10, 50);
-  targets[3] = -1;
-  targets[9] = -1;
-  CrossEntropyOptions options;
-  options.ignore_index = -1;
-  const auto got = linear_function(hidden, weight, targets, options);
-  const auto want = linear_reference(hidden, weight, targets, -1);
-  EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(), 1e-5);
-  EXPECT_EQ(got.grad_hidden[3].abs().max().item<double>(), 0.0);
-  EXPECT_EQ(got.grad_hidden[9].abs().max().item<double>(), 0.0);
-  EXPECT_LT(relative_error(got.grad_hidden, want.grad_hidden), 1e-5);
-  EXPECT_LT(relative_error(got.grad_weight, want.grad_weight), 1e-5);
-}
-
-TEST(LinearCrossEntropyTest, ScalesByTheIncomingGradientAndBackpropagatesTwice) {
-  // The scale is applied after the products, so grad_output must reach both gradients, and the
-  // stored unscaled gradient must survive a first backward.
-  torch::manual_seed(10);
-  auto h = torch::randn({6, 4}).set_requires_grad(true);
-  auto w = torch::randn({11, 4}).set_requires_grad(true);
-  auto targets = random_targets(6, 11);
-  auto loss = linear_cross_entropy_function(h, w, targets) * 2.5;
-  loss.backward({}, /*retain_graph=*/true);
-  auto first_h = h.grad().clone(), first_w = w.grad().clone();
-  loss.backward();
-  EXPECT_TRUE(torch::allclose(h.grad(), 2 * first_h, 1e-6, 0));
-  EXPECT_TRUE(torch::allclose(w.grad(), 2 * first_w, 1e-6, 0));
-  const auto want = linear_reference(h.detach(), w.detach(), targets);
-  EXPECT_LT(relative_error(first_h, want.grad_hidden * 2.5), 1e-5);
-  EXPECT_LT(relative_error(first_w, want.grad_weight * 2.5), 1e-5);
-}
-
-TEST(LinearCrossEntropyTest, FrozenWeightGetsNoGradient) {
-  torch::manual_seed(11);
-  auto h = torch::randn({5, 3}).set_requires_grad(true);
-  auto w = torch::randn({9, 3});  // frozen: no gradient asked for
-  auto targets = random_targets(5, 9);
-  linear_cross_entropy_function(h, w, targets).backward();
-  EXPECT_FALSE(w.grad().defined());
-  const auto want = linear_reference(h.detach(), w, targets);
-  EXPECT_LT(relative_error(h.grad(), want.grad_hidden), 1e-5);
-}
-
-TEST(LinearCrossEntropyTest, CpuEntryPointIsLinearPlusTheFallback) {
-  torch::manual_seed(12);
-  auto hidden = torch::randn({2, 5, 8});
-  auto weight = torch::randn({13, 8});
-  auto targets = torch::randint(13, {2, 5}, torch::kLong);
-  auto want = F::cross_entropy(F::linear(hidden.view({-1, 8}), weight), targets.reshape({-1}));
-  EXPECT_TRUE(torch::equal(linear_cross_entropy(hidden, weight, targets.reshape({-1})), want));
-}
-
-TEST(LinearCrossEntropyTest, RejectsBadShapes) {
-  auto targets = torch::zeros({4}, torch::kLong);
-  EXPECT_THROW(linear_cross_entropy_function(torch::randn({4, 8}), torch::randn({10, 7}), targets),
-               c10::Error);
-  EXPECT_THROW(linear_cross_entropy_function(torch::randn({3, 8}), torch::randn({10, 8}), targets),
-               c10::Error);
-  EXPECT_THROW(linear_cross_entropy_function(torch::randn({4, 8}),
-                                             torch::randn({10, 8}).to(torch::kFloat64), targets),
                c10::Error);
 }
 
