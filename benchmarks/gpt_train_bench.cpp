@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   app.add_option("--size", size, "gpt2 (124M, block 1024) | tiny");
   app.add_option("--steps", steps, "Timed optimizer steps");
   app.add_option("--warmup", warmup, "Untimed steps first");
-  app.add_option("--micro-batch", micro, "Sequences per micro-batch (default: 16 gpt2, 8 tiny)");
+  app.add_option("--micro-batch", micro,
+                 "Sequences per micro-batch (default: 64 gpt2, which fits an 80 GB H100; 8 tiny)");
   app.add_option("--grad-accum", accum, "Micro-batches per step");
   app.add_option("--vocab", vocab, "Vocabulary size (50304 = GPT-2's padded to 64)");
   app.add_option("--peak-tflops", peak_tflops, "Device peak for MFU [TFLOP/s]");
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
     config.n_head = 2;
     config.n_embd = 64;
   }
-  if (micro == 0) micro = size == "tiny" ? 8 : 16;
+  if (micro == 0) micro = size == "tiny" ? 8 : 64;
   const torch::Device device =
       torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   if (device.is_cuda()) {
