@@ -4,6 +4,9 @@
 // writes y directly in the output type; the backward writes dx per row and accumulates dweight
 // and dbias per warp in shared memory over the rows its block handles, then adds the blocks'
 // partial sums in a fixed order (no float atomics, so the sums are reproducible bit for bit).
+// The add variants (template flags, same bodies) fuse a residual add: the forward also reads the
+// branch and writes the float32 sum it normalises; the backward adds the gradient arriving at
+// that sum into dx and can write dx a second time in the branch's dtype.
 // On an H100 with 65536 x 768 rows both run at about 2.75-2.9 TB/s (a device copy: 3.0 TB/s).
 #include "lm/fused_layer_norm_kernel.hpp"
 
@@ -124,18 +127,28 @@ __device__ __forceinline__ void store_row(T* __restrict__ row, int width, int la
 
 // ---- forward ---------------------------------------------------------------------------------
 
-template <typename T, int V, bool kVec>
+/// y = LayerNorm(x) per row; with kAdd, LayerNorm(x + branch) and that float32 sum stored to
+/// sum_out (branch and sum_out are unused without kAdd).
+template <typename T, int V, bool kVec, bool kAdd, typename B>
 __global__ void __launch_bounds__(kThreads)
-    forward_kernel(const float* __restrict__ x, const float* __restrict__ weight,
-                   const float* __restrict__ bias, int rows, int width, float eps,
-                   T* __restrict__ y, float* __restrict__ mean_out, float* __restrict__ rstd_out) {
+    forward_kernel(const float* __restrict__ x, const B* __restrict__ branch,
+                   const float* __restrict__ weight, const float* __restrict__ bias, int rows,
+                   int width, float eps, float* __restrict__ sum_out, T* __restrict__ y,
+                   float* __restrict__ mean_out, float* __restrict__ rstd_out) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
   const int row = static_cast<int>(blockIdx.x) * kWarps + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;  // whole warps leave; nothing below synchronises the block
   const std::int64_t offset = static_cast<std::int64_t>(row) * width;
   const float inv_width = 1.0f / static_cast<float>(width);
-  float v[V];
+  float v[V], w[V], b[V];
   load_row<V, kVec>(x + offset, width, lane, v);
+  if constexpr (kAdd) {
+    // w holds the branch until the weight replaces it; past the width both rows read 0.
+    load_row<V, kVec>(branch + offset, width, lane, w);
+#pragma unroll
+    for (int k = 0; k < V; ++k) v[k] += w[k];
+    store_row<V, kVec>(sum_out + offset, width, lane, v);
+  }
   float sum = 0.0f;
 #pragma unroll
   for (int k = 0; k < V; ++k) sum += v[k];  // columns past the width hold 0
@@ -147,7 +160,6 @@ __global__ void __launch_bounds__(kThreads)
     if (column_of<kVec>(lane, k) < width) squares += d * d;
   }
   const float rstd = rsqrtf(warp_sum(squares) * inv_width + eps);
-  float w[V], b[V];
   load_row<V, kVec>(weight, width, lane, w);
   load_row<V, kVec>(bias, width, lane, b);
 #pragma unroll
@@ -189,17 +201,64 @@ __device__ __forceinline__ void add_row(float* acc, int lane, const float (&v)[V
   }
 }
 
+/// Writes dx (+ dsum with kDsum) of one row to dx and, for B other than float, to dbranch in B.
+/// Each element (or pack) is read, added and stored under one bounds test, so no row of dsum is
+/// held in registers.
+template <int V, bool kVec, bool kDsum, typename B>
+__device__ __forceinline__ void store_dx(const float* __restrict__ dsum, float* __restrict__ dx,
+                                         B* __restrict__ dbranch, std::int64_t offset, int width,
+                                         int lane, const float (&v)[V]) {
+  constexpr bool kBranch = !std::is_same_v<B, float>;
+  if constexpr (kVec) {
+#pragma unroll
+    for (int p = 0; p < V / 4; ++p) {
+      const int c = 4 * (lane + 32 * p);
+      if (c < width) {
+        Pack4<float> d;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) d.v[e] = v[4 * p + e];
+        if constexpr (kDsum) {
+          const auto in = *reinterpret_cast<const Pack4<float>*>(dsum + offset + c);
+#pragma unroll
+          for (int e = 0; e < 4; ++e) d.v[e] += in.v[e];
+        }
+        *reinterpret_cast<Pack4<float>*>(dx + offset + c) = d;
+        if constexpr (kBranch) {
+          Pack4<B> out;
+#pragma unroll
+          for (int e = 0; e < 4; ++e) out.v[e] = from_float<B>(d.v[e]);
+          *reinterpret_cast<Pack4<B>*>(dbranch + offset + c) = out;
+        }
+      }
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < V; ++k) {
+      const int c = lane + 32 * k;
+      if (c < width) {
+        float d = v[k];
+        if constexpr (kDsum) d += dsum[offset + c];
+        dx[offset + c] = d;
+        if constexpr (kBranch) dbranch[offset + c] = from_float<B>(d);
+      }
+    }
+  }
+}
+
 /// dx for the rows blockIdx.x * kBackwardWarps + warp + k * gridDim.x * kBackwardWarps, and the
 /// block's partial dweight and dbias sums in partial[blockIdx.x, 0 and 1, :]. Each warp adds its
 /// rows' dy * xhat and dy into its own shared-memory row (one lane per column, in row order), so
 /// the sums do not depend on scheduling; keeping them in registers instead would cost 2 V
-/// registers per thread and half the resident warps.
-template <typename T, int V, bool kVec>
+/// registers per thread and half the resident warps. With kDsum, dx also gets dsum (the gradient
+/// of the LayerNorm's input from its other users); a B other than float also writes that dx to
+/// dbranch in B (a float32 branch takes dx itself, so it needs no copy).
+template <typename T, int V, bool kVec, bool kDsum, typename B>
 __global__ void __launch_bounds__(kBackwardThreads, kBackwardBlocksPerSm<V>)
-    backward_rows_kernel(const T* __restrict__ dy, const float* __restrict__ x,
-                         const float* __restrict__ mean, const float* __restrict__ rstd,
-                         const float* __restrict__ weight, int rows, int width,
-                         float* __restrict__ dx, float* __restrict__ partial) {
+    backward_rows_kernel(const T* __restrict__ dy, const float* __restrict__ dsum,
+                         const float* __restrict__ x, const float* __restrict__ mean,
+                         const float* __restrict__ rstd, const float* __restrict__ weight, int rows,
+                         int width, float* __restrict__ dx, B* __restrict__ dbranch,
+                         float* __restrict__ partial) {
   constexpr int kColumns = 32 * V;  // columns a warp covers, the width rounded up
   __shared__ __align__(16) float sums[kBackwardWarps][2][kColumns];  // dweight, dbias per warp
   __shared__ __align__(16) float weight_shared[kColumns];            // 0 past the width
@@ -239,7 +298,7 @@ __global__ void __launch_bounds__(kBackwardThreads, kBackwardBlocksPerSm<V>)
     const float mean_g_xhat = warp_sum(sum_g_xhat) * inv_width;
 #pragma unroll
     for (int k = 0; k < V; ++k) xhat[k] = r * (g[k] - mean_g - xhat[k] * mean_g_xhat);
-    store_row<V, kVec>(dx + offset, width, lane, xhat);
+    store_dx<V, kVec, kDsum>(dsum, dx, dbranch, offset, width, lane, xhat);
   }
   __syncthreads();
   float* out = partial + static_cast<std::int64_t>(blockIdx.x) * 2 * width;
@@ -329,12 +388,35 @@ cudaError_t sm_count(int* count) {
   return cudaSuccess;
 }
 
+/// Passes a C++ element type as a value: with_element_type below hands one to its callable.
 template <typename T>
-cudaError_t launch_forward(const float* x, const float* weight, const float* bias,
-                           std::int64_t rows, std::int64_t width, float eps, void* y, float* mean,
-                           float* rstd, cudaStream_t stream) {
+struct TypeTag {
+  using type = T;
+};
+
+/// Calls f(TypeTag<T>{}) with the device element type of `type`.
+template <typename F>
+cudaError_t with_element_type(NormOutputType type, F&& f) {
+  switch (type) {
+    case NormOutputType::kFloat32:
+      return f(TypeTag<float>{});
+    case NormOutputType::kBFloat16:
+      return f(TypeTag<__nv_bfloat16>{});
+    case NormOutputType::kFloat16:
+      return f(TypeTag<__half>{});
+  }
+  return cudaErrorInvalidValue;
+}
+
+/// forward_kernel<T, V, vec, kAdd, B> for the width, vectorised where every row it touches is
+/// 16-byte aligned.
+template <typename T, bool kAdd, typename B>
+cudaError_t launch_forward(const float* x, const B* branch, const float* weight, const float* bias,
+                           std::int64_t rows, std::int64_t width, float eps, float* sum_out,
+                           void* y, float* mean, float* rstd, cudaStream_t stream) {
   const bool vec_ok = width % 4 == 0 && aligned(x, 16) && aligned(weight, 16) &&
-                      aligned(bias, 16) && aligned(y, 4 * sizeof(T));
+                      aligned(bias, 16) && aligned(y, 4 * sizeof(T)) &&
+                      (!kAdd || (aligned(branch, 4 * sizeof(B)) && aligned(sum_out, 16)));
   const auto blocks = static_cast<unsigned>((rows + kWarps - 1) / kWarps);
   const int r = static_cast<int>(rows), w = static_cast<int>(width);
   auto* out = static_cast<T*>(y);
@@ -342,38 +424,40 @@ cudaError_t launch_forward(const float* x, const float* weight, const float* bia
     constexpr int V = decltype(per_lane)::value;
     if constexpr (V % 4 == 0) {
       if (vec_ok) {
-        forward_kernel<T, V, true>
-            <<<blocks, kThreads, 0, stream>>>(x, weight, bias, r, w, eps, out, mean, rstd);
+        forward_kernel<T, V, true, kAdd><<<blocks, kThreads, 0, stream>>>(
+            x, branch, weight, bias, r, w, eps, sum_out, out, mean, rstd);
         return cudaGetLastError();
       }
     }
-    forward_kernel<T, V, false>
-        <<<blocks, kThreads, 0, stream>>>(x, weight, bias, r, w, eps, out, mean, rstd);
+    forward_kernel<T, V, false, kAdd><<<blocks, kThreads, 0, stream>>>(
+        x, branch, weight, bias, r, w, eps, sum_out, out, mean, rstd);
     return cudaGetLastError();
   });
 }
 
-template <typename T>
-cudaError_t launch_backward(const void* dy, const float* x, const float* mean, const float* rstd,
-                            const float* weight, std::int64_t rows, std::int64_t width, float* dx,
-                            float* dweight, float* dbias, float* partial, int blocks,
-                            cudaStream_t stream) {
+/// backward_rows_kernel<T, V, vec, kDsum, B> for the width, then the partial sums.
+template <typename T, bool kDsum, typename B>
+cudaError_t launch_backward(const void* dy, const float* dsum, const float* x, const float* mean,
+                            const float* rstd, const float* weight, std::int64_t rows,
+                            std::int64_t width, float* dx, B* dbranch, float* dweight, float* dbias,
+                            float* partial, int blocks, cudaStream_t stream) {
   // The weight is read once per block into shared memory: its alignment does not matter here.
-  const bool vec_ok =
-      width % 4 == 0 && aligned(dy, 4 * sizeof(T)) && aligned(x, 16) && aligned(dx, 16);
+  const bool vec_ok = width % 4 == 0 && aligned(dy, 4 * sizeof(T)) && aligned(x, 16) &&
+                      aligned(dx, 16) && (!kDsum || aligned(dsum, 16)) &&
+                      (std::is_same_v<B, float> || aligned(dbranch, 4 * sizeof(B)));
   const int r = static_cast<int>(rows), w = static_cast<int>(width);
   const auto* g = static_cast<const T*>(dy);
   const cudaError_t status = with_values_per_lane(width, [&](auto per_lane) {
     constexpr int V = decltype(per_lane)::value;
     if constexpr (V % 4 == 0) {
       if (vec_ok) {
-        backward_rows_kernel<T, V, true>
-            <<<blocks, kBackwardThreads, 0, stream>>>(g, x, mean, rstd, weight, r, w, dx, partial);
+        backward_rows_kernel<T, V, true, kDsum><<<blocks, kBackwardThreads, 0, stream>>>(
+            g, dsum, x, mean, rstd, weight, r, w, dx, dbranch, partial);
         return cudaGetLastError();
       }
     }
-    backward_rows_kernel<T, V, false>
-        <<<blocks, kBackwardThreads, 0, stream>>>(g, x, mean, rstd, weight, r, w, dx, partial);
+    backward_rows_kernel<T, V, false, kDsum><<<blocks, kBackwardThreads, 0, stream>>>(
+        g, dsum, x, mean, rstd, weight, r, w, dx, dbranch, partial);
     return cudaGetLastError();
   });
   if (status != cudaSuccess) return status;
@@ -390,16 +474,27 @@ cudaError_t layer_norm_forward(NormOutputType type, const float* x, const float*
                                void* y, float* mean, float* rstd, cudaStream_t stream) {
   if (!valid_shape(rows, width)) return cudaErrorInvalidValue;
   if (rows == 0) return cudaSuccess;
-  switch (type) {
-    case NormOutputType::kFloat32:
-      return launch_forward<float>(x, weight, bias, rows, width, eps, y, mean, rstd, stream);
-    case NormOutputType::kBFloat16:
-      return launch_forward<__nv_bfloat16>(x, weight, bias, rows, width, eps, y, mean, rstd,
-                                           stream);
-    case NormOutputType::kFloat16:
-      return launch_forward<__half>(x, weight, bias, rows, width, eps, y, mean, rstd, stream);
-  }
-  return cudaErrorInvalidValue;
+  return with_element_type(type, [&](auto out) {
+    using T = typename decltype(out)::type;
+    return launch_forward<T, false, float>(x, nullptr, weight, bias, rows, width, eps, nullptr, y,
+                                           mean, rstd, stream);
+  });
+}
+
+cudaError_t add_layer_norm_forward(NormOutputType out_type, BranchType branch_type, const float* x,
+                                   const void* branch, const float* weight, const float* bias,
+                                   std::int64_t rows, std::int64_t width, float eps, float* sum_out,
+                                   void* y, float* mean, float* rstd, cudaStream_t stream) {
+  if (!valid_shape(rows, width)) return cudaErrorInvalidValue;
+  if (rows == 0) return cudaSuccess;
+  return with_element_type(out_type, [&](auto out) {
+    using T = typename decltype(out)::type;
+    return with_element_type(branch_type, [&](auto branch_tag) {
+      using B = typename decltype(branch_tag)::type;
+      return launch_forward<T, true, B>(x, static_cast<const B*>(branch), weight, bias, rows, width,
+                                        eps, sum_out, y, mean, rstd, stream);
+    });
+  });
 }
 
 cudaError_t layer_norm_backward_blocks(std::int64_t rows, std::int64_t width, int* blocks) {
@@ -422,18 +517,32 @@ cudaError_t layer_norm_backward(NormOutputType type, const void* dy, const float
                                 float* dbias, float* partial, int blocks, cudaStream_t stream) {
   if (!valid_shape(rows, width) || blocks < 1) return cudaErrorInvalidValue;
   // rows == 0 still runs both kernels: one block of zero partials sums to zero gradients.
-  switch (type) {
-    case NormOutputType::kFloat32:
-      return launch_backward<float>(dy, x, mean, rstd, weight, rows, width, dx, dweight, dbias,
-                                    partial, blocks, stream);
-    case NormOutputType::kBFloat16:
-      return launch_backward<__nv_bfloat16>(dy, x, mean, rstd, weight, rows, width, dx, dweight,
-                                            dbias, partial, blocks, stream);
-    case NormOutputType::kFloat16:
-      return launch_backward<__half>(dy, x, mean, rstd, weight, rows, width, dx, dweight, dbias,
-                                     partial, blocks, stream);
-  }
-  return cudaErrorInvalidValue;
+  return with_element_type(type, [&](auto out) {
+    using T = typename decltype(out)::type;
+    return launch_backward<T, false, float>(dy, nullptr, x, mean, rstd, weight, rows, width, dx,
+                                            nullptr, dweight, dbias, partial, blocks, stream);
+  });
+}
+
+cudaError_t add_layer_norm_backward(NormOutputType type, BranchType branch_type, const void* dy,
+                                    const float* dsum_in, const float* sum, const float* mean,
+                                    const float* rstd, const float* weight, std::int64_t rows,
+                                    std::int64_t width, float* dx, void* dbranch, float* dweight,
+                                    float* dbias, float* partial, int blocks, cudaStream_t stream) {
+  if (!valid_shape(rows, width) || blocks < 1) return cudaErrorInvalidValue;
+  return with_element_type(type, [&](auto out) {
+    using T = typename decltype(out)::type;
+    return with_element_type(branch_type, [&](auto branch_tag) {
+      // B = float: no second output, dx is the branch's gradient as it is.
+      using B = typename decltype(branch_tag)::type;
+      auto* db = std::is_same_v<B, float> ? nullptr : static_cast<B*>(dbranch);
+      if (dsum_in != nullptr)
+        return launch_backward<T, true, B>(dy, dsum_in, sum, mean, rstd, weight, rows, width, dx,
+                                           db, dweight, dbias, partial, blocks, stream);
+      return launch_backward<T, false, B>(dy, nullptr, sum, mean, rstd, weight, rows, width, dx, db,
+                                          dweight, dbias, partial, blocks, stream);
+    });
+  });
 }
 
 }  // namespace rebench::lm::detail

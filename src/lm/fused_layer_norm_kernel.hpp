@@ -12,6 +12,9 @@ namespace rebench::lm::detail {
 /// Element type of the LayerNorm output y (and of the gradient dy the backward reads).
 enum class NormOutputType { kFloat32, kBFloat16, kFloat16 };
 
+/// Element type of the residual branch added before the norm (add_layer_norm_*): the same three.
+using BranchType = NormOutputType;
+
 /// Widest row the kernels take: each of a warp's 32 lanes keeps its share of a row (at most 32
 /// values) in registers.
 constexpr std::int64_t kLayerNormMaxWidth = 1024;
@@ -24,6 +27,14 @@ constexpr std::int64_t kLayerNormMaxWidth = 1024;
 cudaError_t layer_norm_forward(NormOutputType type, const float* x, const float* weight,
                                const float* bias, std::int64_t rows, std::int64_t width, float eps,
                                void* y, float* mean, float* rstd, cudaStream_t stream);
+
+/// layer_norm_forward of sum = x + branch: also reads `branch` [rows, width] (in branch_type,
+/// contiguous) and writes the float32 sum to `sum_out` [rows, width] (x + float(branch), as
+/// torch's float32 + bf16 add rounds it); mean, rstd and y are those of the sum.
+cudaError_t add_layer_norm_forward(NormOutputType out_type, BranchType branch_type, const float* x,
+                                   const void* branch, const float* weight, const float* bias,
+                                   std::int64_t rows, std::int64_t width, float eps, float* sum_out,
+                                   void* y, float* mean, float* rstd, cudaStream_t stream);
 
 /// Blocks the backward runs for `rows` rows of `width` on the current device (a few per SM, at
 /// least 1); its `partial` workspace holds 2 * blocks * width floats. The same arguments on the
@@ -41,5 +52,17 @@ cudaError_t layer_norm_backward(NormOutputType type, const void* dy, const float
                                 const float* mean, const float* rstd, const float* weight,
                                 std::int64_t rows, std::int64_t width, float* dx, float* dweight,
                                 float* dbias, float* partial, int blocks, cudaStream_t stream);
+
+/// layer_norm_backward of add_layer_norm_forward, given its saved `sum` (the norm's input), mean
+/// and rstd: dx = the norm's input gradient + dsum_in, where dsum_in [rows, width] float32 is the
+/// gradient reaching `sum` from its other users (nullptr: none). dx is the gradient of both x and
+/// branch (the add passes it through). For a bf16 or fp16 branch the same values are also
+/// written to `dbranch` in branch_type; for a float32 branch dbranch is not touched (may be
+/// nullptr): dx serves as the branch gradient too.
+cudaError_t add_layer_norm_backward(NormOutputType type, BranchType branch_type, const void* dy,
+                                    const float* dsum_in, const float* sum, const float* mean,
+                                    const float* rstd, const float* weight, std::int64_t rows,
+                                    std::int64_t width, float* dx, void* dbranch, float* dweight,
+                                    float* dbias, float* partial, int blocks, cudaStream_t stream);
 
 }  // namespace rebench::lm::detail

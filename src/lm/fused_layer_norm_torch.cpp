@@ -1,5 +1,6 @@
-// Fused LayerNorm with the output in a narrower dtype: the autograd function, its CUDA launches
-// and the torch-op formulas used off CUDA (see fused_layer_norm_torch.hpp).
+// Fused LayerNorm with the output in a narrower dtype, alone or after a residual add: the
+// autograd functions, their CUDA launches and the torch-op formulas used off CUDA (see
+// fused_layer_norm_torch.hpp).
 #include "lm/fused_layer_norm_torch.hpp"
 
 #include <cstdint>
@@ -124,6 +125,80 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> norm_backward(const torc
   return {dx, dweight, dbias};
 }
 
+/// (sum, y, mean, rstd) for sum = x + branch and y = LayerNorm(sum): one kernel where supported
+/// (x, branch contiguous), otherwise the add and then norm_forward (mean and rstd as it keeps
+/// them).
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor> add_norm_forward(
+    const torch::Tensor& x, const torch::Tensor& branch, const torch::Tensor& weight,
+    const torch::Tensor& bias, double eps, torch::ScalarType out_dtype) {
+#ifdef REBENCH_LM_FUSED_LN_CUDA
+  if (fused_add_layer_norm_supported(x, branch, weight, bias)) {
+    const c10::cuda::CUDAGuard guard(x.device());
+    const auto width = x.size(-1);
+    const auto rows = x.numel() / width;
+    auto sum = torch::empty(x.sizes(), x.options());
+    auto y = torch::empty(x.sizes(), x.options().dtype(out_dtype));
+    auto mean = torch::empty({rows}, x.options());
+    auto rstd = torch::empty({rows}, x.options());
+    check_launch(
+        detail::add_layer_norm_forward(
+            output_type(out_dtype), output_type(branch.scalar_type()), x.data_ptr<float>(),
+            branch.data_ptr(), weight.data_ptr<float>(), bias.data_ptr<float>(), rows, width,
+            static_cast<float>(eps), sum.data_ptr<float>(), y.data_ptr(), mean.data_ptr<float>(),
+            rstd.data_ptr<float>(), c10::cuda::getCurrentCUDAStream(x.get_device()).stream()),
+        "fused add + layer norm forward");
+    return {sum, y, mean, rstd};
+  }
+#endif
+  auto sum = x + branch;  // float32 + bf16 computes in float32, as the kernel does
+  auto [y, mean, rstd] = norm_forward(sum, weight, bias, eps, out_dtype);
+  return {sum, y, mean, rstd};
+}
+
+/// (dx, dbranch, dweight, dbias) given dy (out_dtype, contiguous), dsum (float32 contiguous
+/// gradient reaching the sum from its other users, or undefined) and what add_norm_forward
+/// saved. dx includes dsum; dbranch is dx in branch_dtype (dx itself for float32, as autograd's
+/// own add backward passes one gradient to both inputs).
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor> add_norm_backward(
+    const torch::Tensor& dy, const torch::Tensor& dsum, const torch::Tensor& sum,
+    const torch::Tensor& mean, const torch::Tensor& rstd, const torch::Tensor& weight,
+    torch::ScalarType branch_dtype) {
+#ifdef REBENCH_LM_FUSED_LN_CUDA
+  // The same test as norm_backward: add_norm_forward took the kernel exactly when it holds for
+  // the sum (the branch was checked by fused_add_layer_norm_function).
+  if (fused_layer_norm_supported(sum, weight, weight)) {
+    const c10::cuda::CUDAGuard guard(sum.device());
+    const auto width = sum.size(-1);
+    const auto rows = sum.numel() / width;
+    int blocks = 0;
+    check_launch(detail::layer_norm_backward_blocks(rows, width, &blocks),
+                 "fused add + layer norm backward (grid size)");
+    const auto options = sum.options();  // float32, the sum's device
+    auto partial = torch::empty({2 * static_cast<std::int64_t>(blocks) * width}, options);
+    auto dx = torch::empty(sum.sizes(), options);
+    auto dweight = torch::empty({width}, options);
+    auto dbias = torch::empty({width}, options);
+    auto dbranch = dx;
+    if (branch_dtype != torch::kFloat32)
+      dbranch = torch::empty(sum.sizes(), options.dtype(branch_dtype));
+    check_launch(
+        detail::add_layer_norm_backward(
+            output_type(dy.scalar_type()), output_type(branch_dtype), dy.data_ptr(),
+            dsum.defined() ? dsum.data_ptr<float>() : nullptr, sum.data_ptr<float>(),
+            mean.data_ptr<float>(), rstd.data_ptr<float>(), weight.data_ptr<float>(), rows, width,
+            dx.data_ptr<float>(), branch_dtype != torch::kFloat32 ? dbranch.data_ptr() : nullptr,
+            dweight.data_ptr<float>(), dbias.data_ptr<float>(), partial.data_ptr<float>(), blocks,
+            c10::cuda::getCurrentCUDAStream(sum.get_device()).stream()),
+        "fused add + layer norm backward");
+    return {dx, dbranch, dweight, dbias};
+  }
+#endif
+  auto [dx, dweight, dbias] = norm_backward(dy, sum, mean, rstd, weight);
+  if (dsum.defined()) dx = dx + dsum;
+  auto dbranch = dx.to(branch_dtype);
+  return {dx, dbranch, dweight, dbias};
+}
+
 class FusedLayerNorm : public torch::autograd::Function<FusedLayerNorm> {
  public:
   // out_dtype travels as its integer value: that is what saved_data (an IValue) holds on every
@@ -155,6 +230,69 @@ class FusedLayerNorm : public torch::autograd::Function<FusedLayerNorm> {
   }
 };
 
+/// {sum, y} of add_norm_forward as one autograd node with inputs x, branch, weight, bias.
+class FusedAddLayerNorm : public torch::autograd::Function<FusedAddLayerNorm> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const torch::Tensor& input,
+                                                const torch::Tensor& branch,
+                                                const torch::Tensor& weight,
+                                                const torch::Tensor& bias, double eps,
+                                                std::int64_t out_dtype) {
+    auto w = weight.contiguous();
+    auto [sum, y, mean, rstd] =
+        add_norm_forward(input.contiguous(), branch.contiguous(), w, bias.contiguous(), eps,
+                         static_cast<torch::ScalarType>(out_dtype));
+    ctx->save_for_backward({sum, w, mean, rstd});
+    ctx->saved_data["out_dtype"] = out_dtype;
+    ctx->saved_data["branch_dtype"] = static_cast<std::int64_t>(branch.scalar_type());
+    // An unused output's gradient stays undefined instead of a tensor of zeros: the kernel then
+    // skips reading dsum altogether.
+    ctx->set_materialize_grads(false);
+    return {sum, y};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    auto saved = ctx->get_saved_variables();
+    const auto& sum = saved[0];
+    const auto& w = saved[1];
+    const auto& mean = saved[2];
+    const auto& rstd = saved[3];
+    const auto out_dtype = static_cast<torch::ScalarType>(ctx->saved_data["out_dtype"].toInt());
+    const auto branch_dtype =
+        static_cast<torch::ScalarType>(ctx->saved_data["branch_dtype"].toInt());
+    const auto& grad_sum = grad_outputs[0];
+    const auto& grad_y = grad_outputs[1];
+    // y unused (rare): a zero dy keeps one code path; the kernel's formulas give dx = dsum.
+    const auto dy = grad_y.defined() ? grad_y.to(out_dtype).contiguous()
+                                     : torch::zeros(sum.sizes(), sum.options().dtype(out_dtype));
+    const auto dsum =
+        grad_sum.defined() ? grad_sum.to(torch::kFloat32).contiguous() : torch::Tensor();
+    auto [dx, dbranch, dweight, dbias] =
+        add_norm_backward(dy, dsum, sum, mean, rstd, w, branch_dtype);
+    return {dx, dbranch, dweight, dbias, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+/// The argument checks of the autograd functions (x, weight, bias and out_dtype).
+void check_norm_arguments(const torch::Tensor& x, const torch::Tensor& weight,
+                          const torch::Tensor& bias, torch::ScalarType out_dtype) {
+  TORCH_CHECK(x.dim() >= 1 && x.size(-1) >= 1,
+              "fused layer norm: x needs a non-empty last dimension, got ", x.sizes());
+  TORCH_CHECK(x.scalar_type() == torch::kFloat32, "fused layer norm: x must be float32, got ",
+              x.scalar_type());
+  for (const auto* p : {&weight, &bias}) {
+    TORCH_CHECK(p->defined() && p->scalar_type() == torch::kFloat32 && p->dim() == 1 &&
+                    p->size(0) == x.size(-1),
+                "fused layer norm: weight and bias must be float32 [", x.size(-1), "]");
+    TORCH_CHECK(p->device() == x.device(), "fused layer norm: weight or bias on ", p->device(),
+                ", x on ", x.device());
+  }
+  TORCH_CHECK(output_dtype_ok(out_dtype),
+              "fused layer norm: out_dtype must be float32, bfloat16 or float16, got ", out_dtype);
+}
+
 }  // namespace
 
 bool fused_layer_norm_compiled() {
@@ -185,20 +323,42 @@ torch::Tensor fused_layer_norm(const torch::Tensor& x, const torch::Tensor& weig
 torch::Tensor fused_layer_norm_function(const torch::Tensor& x, const torch::Tensor& weight,
                                         const torch::Tensor& bias, double eps,
                                         torch::ScalarType out_dtype) {
-  TORCH_CHECK(x.dim() >= 1 && x.size(-1) >= 1,
-              "fused layer norm: x needs a non-empty last dimension, got ", x.sizes());
-  TORCH_CHECK(x.scalar_type() == torch::kFloat32, "fused layer norm: x must be float32, got ",
-              x.scalar_type());
-  for (const auto* p : {&weight, &bias}) {
-    TORCH_CHECK(p->defined() && p->scalar_type() == torch::kFloat32 && p->dim() == 1 &&
-                    p->size(0) == x.size(-1),
-                "fused layer norm: weight and bias must be float32 [", x.size(-1), "]");
-    TORCH_CHECK(p->device() == x.device(), "fused layer norm: weight or bias on ", p->device(),
-                ", x on ", x.device());
-  }
-  TORCH_CHECK(output_dtype_ok(out_dtype),
-              "fused layer norm: out_dtype must be float32, bfloat16 or float16, got ", out_dtype);
+  check_norm_arguments(x, weight, bias, out_dtype);
   return FusedLayerNorm::apply(x, weight, bias, eps, static_cast<std::int64_t>(out_dtype));
+}
+
+bool fused_add_layer_norm_supported(const torch::Tensor& x, const torch::Tensor& branch,
+                                    const torch::Tensor& weight, const torch::Tensor& bias) {
+  return fused_layer_norm_supported(x, weight, bias) && branch.defined() &&
+         output_dtype_ok(branch.scalar_type()) && branch.sizes() == x.sizes() &&
+         branch.device() == x.device();
+}
+
+std::pair<torch::Tensor, torch::Tensor> fused_add_layer_norm(const torch::Tensor& x,
+                                                             const torch::Tensor& branch,
+                                                             const torch::Tensor& weight,
+                                                             const torch::Tensor& bias, double eps,
+                                                             torch::ScalarType out_dtype) {
+  if (!output_dtype_ok(out_dtype) || !fused_add_layer_norm_supported(x, branch, weight, bias)) {
+    auto sum = x + branch;
+    return {sum, at::layer_norm(sum, {x.size(-1)}, weight, bias, eps).to(out_dtype)};
+  }
+  return fused_add_layer_norm_function(x, branch, weight, bias, eps, out_dtype);
+}
+
+std::pair<torch::Tensor, torch::Tensor> fused_add_layer_norm_function(
+    const torch::Tensor& x, const torch::Tensor& branch, const torch::Tensor& weight,
+    const torch::Tensor& bias, double eps, torch::ScalarType out_dtype) {
+  check_norm_arguments(x, weight, bias, out_dtype);
+  TORCH_CHECK(branch.defined() && output_dtype_ok(branch.scalar_type()),
+              "fused add + layer norm: branch must be float32, bfloat16 or float16");
+  TORCH_CHECK(branch.sizes() == x.sizes(), "fused add + layer norm: branch ", branch.sizes(),
+              " and x ", x.sizes(), " differ in shape");
+  TORCH_CHECK(branch.device() == x.device(), "fused add + layer norm: branch on ", branch.device(),
+              ", x on ", x.device());
+  auto outputs =
+      FusedAddLayerNorm::apply(x, branch, weight, bias, eps, static_cast<std::int64_t>(out_dtype));
+  return {outputs[0], outputs[1]};
 }
 
 }  // namespace rebench::lm

@@ -4,6 +4,8 @@
 // backward reads the incoming gradient in out_dtype. Elsewhere it is at::layer_norm + .to().
 #pragma once
 
+#include <utility>
+
 #include <torch/torch.h>
 
 namespace rebench::lm {
@@ -33,5 +35,32 @@ torch::Tensor fused_layer_norm(const torch::Tensor& x, const torch::Tensor& weig
 torch::Tensor fused_layer_norm_function(const torch::Tensor& x, const torch::Tensor& weight,
                                         const torch::Tensor& bias, double eps,
                                         torch::ScalarType out_dtype);
+
+// ---- residual add fused into the norm ---------------------------------------------------------
+// A transformer block's `x = x + branch; h = norm(x)` as one node: the kernel reads x and the
+// branch once, writes the float32 sum and y, and its backward adds the gradient arriving at the
+// sum into dx (which is also the branch's gradient), instead of separate add kernels.
+
+/// True when fused_add_layer_norm(x, branch, weight, bias, …) runs the CUDA kernels:
+/// fused_layer_norm_supported(x, weight, bias) and branch of x's shape on x's device in bf16,
+/// fp16 or fp32.
+bool fused_add_layer_norm_supported(const torch::Tensor& x, const torch::Tensor& branch,
+                                    const torch::Tensor& weight, const torch::Tensor& bias);
+
+/// sum = x + branch (float32) and y = LayerNorm(sum) in out_dtype, as one node. Returns {sum, y}.
+/// Differentiable in x, branch, weight and bias: x's gradient is float32, branch's in the
+/// branch's dtype. sum is saved for the backward, so it must not be modified in place. Falls back
+/// to x + branch and at::layer_norm(sum, …).to(out_dtype) where unsupported.
+std::pair<torch::Tensor, torch::Tensor> fused_add_layer_norm(const torch::Tensor& x,
+                                                             const torch::Tensor& branch,
+                                                             const torch::Tensor& weight,
+                                                             const torch::Tensor& bias, double eps,
+                                                             torch::ScalarType out_dtype);
+
+/// The fused autograd function itself on any device (the torch-op formulas off CUDA, as for
+/// fused_layer_norm_function), for tests. x float32, branch of x's shape in bf16, fp16 or fp32.
+std::pair<torch::Tensor, torch::Tensor> fused_add_layer_norm_function(
+    const torch::Tensor& x, const torch::Tensor& branch, const torch::Tensor& weight,
+    const torch::Tensor& bias, double eps, torch::ScalarType out_dtype);
 
 }  // namespace rebench::lm

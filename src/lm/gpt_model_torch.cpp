@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <tuple>
 
 #include <torch/version.h>
 
@@ -36,6 +37,29 @@ torch::Tensor apply_layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& 
       return fused_layer_norm(x, norm->weight, norm->bias, norm->options.eps(), *dtype);
   }
   return norm(x);
+}
+
+/// The blocks and ln_f with every residual add fused into the LayerNorm that reads its result
+/// (fused_add_layer_norm: the float32 sum is written once and the normalised copy in `dtype`
+/// next to it, and in the backward the LayerNorm's dx and the residual gradient are added in
+/// the same pass). The same arithmetic as Block::forward + ln_f.
+torch::Tensor fused_residual_stream(TransformerImpl& transformer, torch::Tensor x,
+                                    torch::ScalarType dtype) {
+  auto& blocks = *transformer.h;
+  const auto& first_norm = blocks[0]->as<Block>()->ln_1;
+  torch::Tensor normed =
+      fused_layer_norm(x, first_norm->weight, first_norm->bias, first_norm->options.eps(), dtype);
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    auto* block = blocks[i]->as<Block>();
+    std::tie(x, normed) =
+        fused_add_layer_norm(x, block->attn(normed), block->ln_2->weight, block->ln_2->bias,
+                             block->ln_2->options.eps(), dtype);
+    const auto& next_norm =
+        i + 1 < blocks.size() ? blocks[i + 1]->as<Block>()->ln_1 : transformer.ln_f;
+    std::tie(x, normed) = fused_add_layer_norm(x, block->mlp(normed), next_norm->weight,
+                                               next_norm->bias, next_norm->options.eps(), dtype);
+  }
+  return normed;
 }
 
 bool env_switch_on(const char* name) {
@@ -164,6 +188,12 @@ torch::Tensor GptImpl::hidden_states(const torch::Tensor& idx) {
   auto x = transformer->wte(idx) + transformer->wpe(pos);
   if (config_.dropout > 0.0) {
     x = F::dropout(x, F::DropoutFuncOptions().p(config_.dropout).training(is_training()));
+  }
+  if (fused_layer_norm_ && !transformer->h->is_empty() && x.scalar_type() == torch::kFloat32) {
+    const auto& norm = (*transformer->h)[0]->as<Block>()->ln_1;
+    const auto dtype = cuda_autocast_dtype();
+    if (dtype && fused_layer_norm_supported(x, norm->weight, norm->bias))
+      return fused_residual_stream(*transformer, x, *dtype);
   }
   for (const auto& block : *transformer->h) x = block->as<Block>()->forward(x);
   return apply_layer_norm(transformer->ln_f, x, fused_layer_norm_);

@@ -2,12 +2,15 @@
 // float32 x: output and dx, dweight, dbias for bf16, fp16 and fp32 outputs, widths 1 to 1024
 // (with and without the 16-byte vector path), 1 to 65536 rows; inputs of mean 1000 and std
 // 0.01; bitwise-reproducible dweight / dbias; transposed, misaligned and empty inputs. Skips
-// without a GPU or the kernel. Its speed is measured by rebench_bench_gpt_train.
+// without a GPU or the kernel. Its speed is measured by rebench_bench_gpt_train. The residual
+// add fused into the norm (fused_add_layer_norm) is checked the same way against x + branch then
+// at::layer_norm: sum, y and the gradients of x, branch (in its dtype), weight and bias.
 #include <cmath>
 #include <cstdio>
 #include <functional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -297,6 +300,208 @@ TEST_F(FusedLayerNormGpuTest, WithoutGradientAndFallbacks) {
         return fused_layer_norm_function(x, w, b, kEps, torch::kBFloat16);
       });
   expect_matches(got, reference(wide, dy, torch::kBFloat16), torch::kBFloat16, "C1500 torch ops");
+}
+
+// ---- residual add + LayerNorm -------------------------------------------------------------------
+
+struct AddResult {
+  torch::Tensor sum, y, dx, dbranch, dweight, dbias;
+};
+
+using AddNorm = std::function<std::pair<torch::Tensor, torch::Tensor>(
+    const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>;
+
+/// {sum, y} = add_norm(x, branch, weight, bias) on leaf copies, then the gradients of
+/// sum(y.float() * dy) + sum(sum * dsum); an undefined dsum leaves the sum out of the loss.
+AddResult run_add(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
+                  const torch::Tensor& dsum, const AddNorm& add_norm) {
+  auto x = p.x.detach().clone().set_requires_grad(true);
+  auto b = branch.detach().clone().set_requires_grad(true);
+  auto weight = p.weight.detach().clone().set_requires_grad(true);
+  auto bias = p.bias.detach().clone().set_requires_grad(true);
+  auto [sum, y] = add_norm(x, b, weight, bias);
+  auto loss = (y.to(torch::kFloat32) * dy).sum();
+  if (dsum.defined()) loss = loss + (sum * dsum).sum();
+  loss.backward();
+  return {sum.detach(), y.detach(), x.grad(), b.grad(), weight.grad(), bias.grad()};
+}
+
+AddResult add_reference(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
+                        const torch::Tensor& dsum, torch::ScalarType out_dtype) {
+  return run_add(p, branch, dy, dsum,
+                 [&](const torch::Tensor& x, const torch::Tensor& b, const torch::Tensor& w,
+                     const torch::Tensor& bias) {
+                   auto sum = x + b;
+                   return std::make_pair(
+                       sum, at::layer_norm(sum, {x.size(-1)}, w, bias, kEps).to(out_dtype));
+                 });
+}
+
+AddResult add_fused(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
+                    const torch::Tensor& dsum, torch::ScalarType out_dtype) {
+  return run_add(p, branch, dy, dsum,
+                 [&](const torch::Tensor& x, const torch::Tensor& b, const torch::Tensor& w,
+                     const torch::Tensor& bias) {
+                   return fused_add_layer_norm(x, b, w, bias, kEps, out_dtype);
+                 });
+}
+
+/// The branch gradient in the branch's dtype: both sides round float32 values that differ in
+/// their last bits, so at most one step of that dtype (plus the float32 gradient tolerance) apart.
+void expect_branch_grad_matches(const torch::Tensor& got, const torch::Tensor& want,
+                                const std::string& what) {
+  ASSERT_TRUE(got.defined()) << what;
+  ASSERT_EQ(got.sizes(), want.sizes()) << what;
+  ASSERT_EQ(got.scalar_type(), want.scalar_type()) << what;
+  if (got.numel() == 0) return;
+  auto g = got.to(torch::kFloat64), w = want.to(torch::kFloat64);
+  const double scale = w.abs().max().item<double>();
+  const auto excess =
+      ((g - w).abs() - (relative_step(want.scalar_type()) * w.abs() + 1e-4 * scale + 1e-6)).max();
+  EXPECT_LE(excess.item<double>(), 0.0)
+      << what << ": max |diff| " << (g - w).abs().max().item<double>() << " of max " << scale;
+}
+
+void expect_add_matches(const AddResult& got, const AddResult& want, torch::ScalarType out_dtype,
+                        const std::string& what) {
+  // x + float(branch) in float32 on both sides: the same sums bit for bit.
+  EXPECT_TRUE(torch::equal(got.sum, want.sum)) << what << " sum";
+  expect_output_matches(got.y, want.y, out_dtype, what + " y");
+  expect_grad_matches(got.dx, want.dx, 1e-4, what + " dx");
+  expect_branch_grad_matches(got.dbranch, want.dbranch, what + " dbranch");
+  expect_grad_matches(got.dweight, want.dweight, 1e-4, what + " dweight");
+  expect_grad_matches(got.dbias, want.dbias, 1e-4, what + " dbias");
+}
+
+TEST_F(FusedLayerNormGpuTest, AddSupportedPredicate) {
+  auto x = torch::zeros({4, 768}, cuda());
+  auto w = torch::ones({768}, cuda()), b = torch::zeros({768}, cuda());
+  EXPECT_TRUE(fused_add_layer_norm_supported(x, x.to(torch::kBFloat16), w, b));
+  EXPECT_TRUE(fused_add_layer_norm_supported(x, x, w, b));
+  EXPECT_FALSE(fused_add_layer_norm_supported(x, x.to(torch::kFloat64), w, b));
+  EXPECT_FALSE(fused_add_layer_norm_supported(x, x.cpu(), w, b));
+  EXPECT_FALSE(fused_add_layer_norm_supported(x, torch::zeros({1, 768}, cuda()), w, b));
+  EXPECT_FALSE(fused_add_layer_norm_supported(x.to(torch::kBFloat16), x, w, b));
+}
+
+using AddShape = std::tuple<torch::ScalarType, std::int64_t, std::int64_t>;  // branch, width, rows
+
+class FusedAddLayerNormShapeTest : public FusedLayerNormGpuTest,
+                                   public ::testing::WithParamInterface<AddShape> {};
+
+TEST_P(FusedAddLayerNormShapeTest, MatchesAddThenLayerNormAndCast) {
+  const auto [branch_dtype, width, rows] = GetParam();
+  torch::manual_seed(static_cast<std::uint64_t>(width * 37 + rows));
+  const auto p = random_params(rows, width);
+  const auto branch = torch::randn({rows, width}, cuda()).to(branch_dtype);
+  ASSERT_TRUE(fused_add_layer_norm_supported(p.x, branch, p.weight, p.bias));
+  const auto dy = torch::randn({rows, width}, cuda()).to(torch::kBFloat16).to(torch::kFloat32);
+  for (bool grad_into_sum : {true, false}) {
+    const auto dsum = grad_into_sum ? torch::randn({rows, width}, cuda()) : torch::Tensor();
+    const auto what = "branch " + dtype_name(branch_dtype) + " C" + std::to_string(width) + " N" +
+                      std::to_string(rows) + (grad_into_sum ? " (sum and y)" : " (y only)");
+    expect_add_matches(add_fused(p, branch, dy, dsum, torch::kBFloat16),
+                       add_reference(p, branch, dy, dsum, torch::kBFloat16), torch::kBFloat16,
+                       what);
+  }
+}
+
+std::string add_shape_name(const ::testing::TestParamInfo<AddShape>& info) {
+  return "branch_" + dtype_name(std::get<0>(info.param)) + "_C" +
+         std::to_string(std::get<1>(info.param)) + "_N" + std::to_string(std::get<2>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FusedAddLayerNormShapeTest,
+                         ::testing::Combine(::testing::Values(torch::kBFloat16, torch::kFloat32),
+                                            ::testing::Values<std::int64_t>(31, 64, 768, 1024),
+                                            ::testing::Values<std::int64_t>(1, 7, 4096)),
+                         add_shape_name);
+
+INSTANTIATE_TEST_SUITE_P(Gpt2, FusedAddLayerNormShapeTest,
+                         ::testing::Combine(::testing::Values(torch::kBFloat16, torch::kFloat32),
+                                            ::testing::Values<std::int64_t>(768),
+                                            ::testing::Values<std::int64_t>(65536)),
+                         add_shape_name);
+
+TEST_F(FusedLayerNormGpuTest, AddGradientOnlyIntoSum) {
+  // y unused: the kernel reads a zero dy, so dx = dbranch = the sum's gradient and the weight and
+  // bias gradients are 0.
+  torch::manual_seed(9);
+  const auto p = random_params(300, 768);
+  auto x = p.x.detach().clone().set_requires_grad(true);
+  auto b = torch::randn({300, 768}, cuda()).to(torch::kBFloat16).set_requires_grad(true);
+  auto w = p.weight.detach().clone().set_requires_grad(true);
+  auto bias = p.bias.detach().clone().set_requires_grad(true);
+  auto [sum, y] = fused_add_layer_norm(x, b, w, bias, kEps, torch::kBFloat16);
+  const auto dsum = torch::randn({300, 768}, cuda());
+  (sum * dsum).sum().backward();
+  EXPECT_TRUE(torch::equal(x.grad(), dsum));
+  EXPECT_TRUE(torch::equal(b.grad(), dsum.to(torch::kBFloat16)));
+  EXPECT_TRUE(torch::equal(w.grad(), torch::zeros({768}, cuda())));
+  EXPECT_TRUE(torch::equal(bias.grad(), torch::zeros({768}, cuda())));
+}
+
+TEST_F(FusedLayerNormGpuTest, AddGradientsAreReproducible) {
+  torch::manual_seed(10);
+  const auto p = random_params(65536, 768);
+  const auto branch = torch::randn({65536, 768}, cuda()).to(torch::kBFloat16);
+  const auto dy = torch::randn({65536, 768}, cuda());
+  const auto dsum = torch::randn({65536, 768}, cuda());
+  const auto first = add_fused(p, branch, dy, dsum, torch::kBFloat16);
+  const auto second = add_fused(p, branch, dy, dsum, torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(first.dweight, second.dweight));
+  EXPECT_TRUE(torch::equal(first.dbias, second.dbias));
+  EXPECT_TRUE(torch::equal(first.dx, second.dx));
+  EXPECT_TRUE(torch::equal(first.dbranch, second.dbranch));
+  EXPECT_TRUE(torch::equal(first.sum, second.sum));
+  EXPECT_TRUE(torch::equal(first.y, second.y));
+}
+
+TEST_F(FusedLayerNormGpuTest, AddMisalignedBranchUsesScalarAccesses) {
+  // A bf16 branch one element past a 16-byte boundary, with a 3-D x: the scalar path.
+  torch::manual_seed(11);
+  const std::int64_t rows = 4 * 77, width = 768;
+  auto p = random_params(rows, width);
+  p.x = p.x.view({4, 77, width});
+  auto storage = torch::randn({rows * width + 1}, cuda()).to(torch::kBFloat16);
+  const auto branch = storage.narrow(0, 1, rows * width).view({4, 77, width});
+  const auto dy = torch::randn({4, 77, width}, cuda());
+  const auto dsum = torch::randn({4, 77, width}, cuda());
+  // Through the function on the offset view itself (run_add would copy it into aligned memory).
+  auto x = p.x.detach().clone().set_requires_grad(true);
+  auto b = branch.detach().set_requires_grad(true);
+  auto w = p.weight.detach().clone().set_requires_grad(true);
+  auto bias = p.bias.detach().clone().set_requires_grad(true);
+  auto [sum, y] = fused_add_layer_norm(x, b, w, bias, kEps, torch::kBFloat16);
+  ((y.to(torch::kFloat32) * dy).sum() + (sum * dsum).sum()).backward();
+  EXPECT_EQ(sum.sizes(), p.x.sizes());
+  expect_add_matches({sum.detach(), y.detach(), x.grad(), b.grad(), w.grad(), bias.grad()},
+                     add_reference(p, branch, dy, dsum, torch::kBFloat16), torch::kBFloat16,
+                     "misaligned 3-D");
+}
+
+TEST_F(FusedLayerNormGpuTest, AddWithoutGradientAndZeroRows) {
+  torch::manual_seed(12);
+  const auto p = random_params(100, 768);
+  const auto branch = torch::randn({100, 768}, cuda()).to(torch::kBFloat16);
+  {
+    torch::NoGradGuard no_grad;
+    const auto [sum, y] =
+        fused_add_layer_norm(p.x, branch, p.weight, p.bias, kEps, torch::kBFloat16);
+    const auto want_sum = p.x + branch;
+    EXPECT_TRUE(torch::equal(sum, want_sum));
+    expect_output_matches(
+        y, at::layer_norm(want_sum, {768}, p.weight, p.bias, kEps).to(torch::kBFloat16),
+        torch::kBFloat16, "add, no grad");
+  }
+  const auto empty = random_params(0, 768);
+  const auto got =
+      add_fused(empty, torch::zeros({0, 768}, cuda().dtype(torch::kBFloat16)),
+                torch::zeros({0, 768}, cuda()), torch::zeros({0, 768}, cuda()), torch::kBFloat16);
+  EXPECT_EQ(got.sum.sizes(), (std::vector<std::int64_t>{0, 768}));
+  EXPECT_EQ(got.dbranch.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(got.dweight, torch::zeros({768}, cuda())));
+  EXPECT_TRUE(torch::equal(got.dbias, torch::zeros({768}, cuda())));
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // Fused LayerNorm off the GPU: fused_layer_norm falls back to at::layer_norm + .to() (so CPU
 // training is unchanged), and the autograd function's own formulas (run here in torch ops: saved
 // mean and rstd, dx, dweight, dbias) match autograd through at::layer_norm. The CUDA kernels are
-// checked in tests/gpu.
+// checked in tests/gpu. Likewise for the residual add fused into the norm (fused_add_layer_norm):
+// sum, y and the gradients of x, branch, weight and bias against autograd through x + branch.
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -218,6 +220,157 @@ TEST(FusedLayerNormTest, RejectsBadArguments) {
   EXPECT_THROW(fused_layer_norm_function(torch::randn({4, 0}), torch::ones({0}), torch::ones({0}),
                                          kEps, torch::kFloat32),
                c10::Error);
+}
+
+// ---- residual add + LayerNorm -------------------------------------------------------------------
+
+struct AddResult {
+  torch::Tensor sum, y, dx, dbranch, dweight, dbias;
+};
+
+/// {sum, y} = add_norm(x, branch, weight, bias), then the gradients of
+/// sum(y.float() * dy) + sum(sum * dsum) (dsum undefined: y alone carries the loss).
+template <typename AddNorm>
+AddResult run_add(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
+                  const torch::Tensor& dsum, AddNorm add_norm) {
+  auto x = p.x.detach().clone().set_requires_grad(true);
+  auto b = branch.detach().clone().set_requires_grad(true);
+  auto weight = p.weight.detach().clone().set_requires_grad(true);
+  auto bias = p.bias.detach().clone().set_requires_grad(true);
+  auto [sum, y] = add_norm(x, b, weight, bias);
+  auto loss = (y.to(torch::kFloat32) * dy).sum();
+  if (dsum.defined()) loss = loss + (sum * dsum).sum();
+  loss.backward();
+  return {sum.detach(), y.detach(), x.grad(), b.grad(), weight.grad(), bias.grad()};
+}
+
+AddResult add_reference(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
+                        const torch::Tensor& dsum, torch::ScalarType out_dtype) {
+  return run_add(p, branch, dy, dsum,
+                 [&](const torch::Tensor& x, const torch::Tensor& b, const torch::Tensor& w,
+                     const torch::Tensor& bias) {
+                   auto sum = x + b;
+                   return std::make_pair(
+                       sum, at::layer_norm(sum, {x.size(-1)}, w, bias, kEps).to(out_dtype));
+                 });
+}
+
+AddResult add_fused(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
+                    const torch::Tensor& dsum, torch::ScalarType out_dtype) {
+  return run_add(p, branch, dy, dsum,
+                 [&](const torch::Tensor& x, const torch::Tensor& b, const torch::Tensor& w,
+                     const torch::Tensor& bias) {
+                   return fused_add_layer_norm_function(x, b, w, bias, kEps, out_dtype);
+                 });
+}
+
+TEST(FusedAddLayerNormTest, NoKernelForCpuTensors) {
+  auto x = torch::zeros({2, 8}), w = torch::ones({8}), b = torch::zeros({8});
+  EXPECT_FALSE(fused_add_layer_norm_supported(x, x.to(torch::kBFloat16), w, b));
+  EXPECT_FALSE(fused_add_layer_norm_supported(x, torch::Tensor(), w, b));
+}
+
+TEST(FusedAddLayerNormTest, CpuFallsBackToAddLayerNormAndCast) {
+  torch::manual_seed(10);
+  const auto p = random_params({5, 3, 40});
+  const auto branch = torch::randn({5, 3, 40}).to(torch::kBFloat16);
+  const auto dy = torch::randn({5, 3, 40});
+  const auto dsum = torch::randn({5, 3, 40});
+  const auto got = run_add(p, branch, dy, dsum,
+                           [&](const torch::Tensor& x, const torch::Tensor& b,
+                               const torch::Tensor& w, const torch::Tensor& bias) {
+                             return fused_add_layer_norm(x, b, w, bias, kEps, torch::kBFloat16);
+                           });
+  const auto want = add_reference(p, branch, dy, dsum, torch::kBFloat16);
+  // The same operations: bit for bit.
+  EXPECT_TRUE(torch::equal(got.sum, want.sum));
+  EXPECT_TRUE(torch::equal(got.y, want.y));
+  EXPECT_TRUE(torch::equal(got.dx, want.dx));
+  EXPECT_TRUE(torch::equal(got.dbranch, want.dbranch));
+  EXPECT_TRUE(torch::equal(got.dweight, want.dweight));
+  EXPECT_TRUE(torch::equal(got.dbias, want.dbias));
+}
+
+TEST(FusedAddLayerNormTest, FunctionMatchesAddThenLayerNorm) {
+  torch::manual_seed(11);
+  const std::vector<std::vector<std::int64_t>> shapes = {{7, 31}, {9, 768}, {2, 5, 96}};
+  for (const auto& shape : shapes) {
+    for (auto branch_dtype : {torch::kBFloat16, torch::kFloat32}) {
+      for (auto out_dtype : {torch::kBFloat16, torch::kFloat32}) {
+        for (bool grad_into_sum : {true, false}) {
+          const auto p = random_params(shape);
+          const auto branch = torch::randn(shape).to(branch_dtype);
+          const auto dy = torch::randn(shape);
+          const auto dsum = grad_into_sum ? torch::randn(shape) : torch::Tensor();
+          const auto got = add_fused(p, branch, dy, dsum, out_dtype);
+          const auto want = add_reference(p, branch, dy, dsum, out_dtype);
+          const auto what = shape_name(p.x) + " branch " + c10::toString(branch_dtype) + " out " +
+                            c10::toString(out_dtype) + (grad_into_sum ? " both" : " y only");
+          // x + branch in float32 either way: identical sums.
+          EXPECT_TRUE(torch::equal(got.sum, want.sum)) << what;
+          EXPECT_EQ(got.sum.scalar_type(), torch::kFloat32) << what;
+          ASSERT_EQ(got.y.scalar_type(), out_dtype) << what;
+          auto gy = got.y.to(torch::kFloat32), wy = want.y.to(torch::kFloat32);
+          const double step = out_dtype == torch::kBFloat16 ? 1.0 / 128 : 0.0;
+          EXPECT_TRUE(((gy - wy).abs() <= wy.abs() * step + 1e-5).all().item<bool>()) << what;
+          expect_close(got.dx, want.dx, 1e-4, what + " dx");
+          // dbranch in the branch's dtype: for bf16 the rounded dx, one step at most apart.
+          expect_close(got.dbranch, want.dbranch, branch_dtype == torch::kBFloat16 ? 1e-2 : 1e-4,
+                       what + " dbranch");
+          expect_close(got.dweight, want.dweight, 1e-4, what + " dweight");
+          expect_close(got.dbias, want.dbias, 1e-4, what + " dbias");
+        }
+      }
+    }
+  }
+}
+
+TEST(FusedAddLayerNormTest, WidthOne) {
+  // One column: y = bias, so dx = dbranch = dsum, dweight = 0 and dbias = sum of dy.
+  torch::manual_seed(12);
+  const auto p = random_params({7, 1});
+  const auto branch = torch::randn({7, 1});
+  const auto dy = torch::randn({7, 1});
+  const auto dsum = torch::randn({7, 1});
+  const auto got = add_fused(p, branch, dy, dsum, torch::kFloat32);
+  EXPECT_TRUE(torch::equal(got.sum, p.x + branch));
+  EXPECT_TRUE(torch::equal(got.y, p.bias.expand({7, 1})));
+  EXPECT_TRUE(torch::equal(got.dx, dsum));
+  EXPECT_TRUE(torch::equal(got.dbranch, dsum));
+  EXPECT_TRUE(torch::equal(got.dweight, torch::zeros({1})));
+  expect_close(got.dbias, dy.sum(0), 1e-6, "dbias");
+}
+
+TEST(FusedAddLayerNormTest, GradientOnlyIntoSum) {
+  // y unused: dweight = dbias = 0 and dx = dbranch = the gradient of sum.
+  torch::manual_seed(13);
+  const auto p = random_params({6, 32});
+  auto x = p.x.detach().clone().set_requires_grad(true);
+  auto b = torch::randn({6, 32}).to(torch::kBFloat16).set_requires_grad(true);
+  auto w = p.weight.detach().clone().set_requires_grad(true);
+  auto bias = p.bias.detach().clone().set_requires_grad(true);
+  auto [sum, y] = fused_add_layer_norm_function(x, b, w, bias, kEps, torch::kBFloat16);
+  const auto dsum = torch::randn({6, 32});
+  (sum * dsum).sum().backward();
+  expect_close(x.grad(), dsum, 1e-6, "dx");
+  EXPECT_EQ(b.grad().scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(b.grad(), dsum.to(torch::kBFloat16)));
+  EXPECT_TRUE(torch::equal(w.grad(), torch::zeros({32})));
+  EXPECT_TRUE(torch::equal(bias.grad(), torch::zeros({32})));
+}
+
+TEST(FusedAddLayerNormTest, RejectsBadArguments) {
+  auto x = torch::randn({4, 10});
+  auto w = torch::ones({10}), b = torch::zeros({10});
+  EXPECT_THROW(fused_add_layer_norm_function(x, torch::randn({4, 9}), w, b, kEps, torch::kFloat32),
+               c10::Error);
+  EXPECT_THROW(fused_add_layer_norm_function(x, x.to(torch::kFloat64), w, b, kEps, torch::kFloat32),
+               c10::Error);
+  EXPECT_THROW(fused_add_layer_norm_function(x, torch::Tensor(), w, b, kEps, torch::kFloat32),
+               c10::Error);
+  EXPECT_THROW(
+      fused_add_layer_norm_function(x.to(torch::kBFloat16), x, w, b, kEps, torch::kFloat32),
+      c10::Error);
 }
 
 }  // namespace
