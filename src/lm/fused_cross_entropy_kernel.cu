@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "lm/cuda_float_conversions.cuh"
+
 namespace rebench::lm::detail {
 namespace {
 
@@ -18,25 +20,6 @@ constexpr int kMaxThreads = 512;
 constexpr int kUnroll = 4;  // vector loads in flight per thread before they are used
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr unsigned kFullMask = 0xffffffffu;
-
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
-
-template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ float from_float<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
-  return __float2bfloat16_rn(x);
-}
-template <>
-__device__ __forceinline__ __half from_float<__half>(float x) {
-  return __float2half_rn(x);
-}
 
 /// N logits loaded or stored as one 16-byte access (N = 1: plain scalar access).
 template <typename T, int N>

@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "lm/cuda_float_conversions.cuh"
+
 namespace rebench::lm::detail {
 namespace {
 
@@ -28,25 +30,6 @@ constexpr int kBackwardThreads = kBackwardWarps * 32;
 constexpr int kSumWarps = 32;  // final sum: warps adding up one column range's partials
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kMaxDevices = 64;  // SM counts cached per device ordinal below this
-
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
-
-template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ float from_float<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
-  return __float2bfloat16_rn(x);
-}
-template <>
-__device__ __forceinline__ __half from_float<__half>(float x) {
-  return __float2half_rn(x);
-}
 
 /// Four consecutive elements loaded or stored as one access (16 bytes of float32, 8 of bf16).
 template <typename T>

@@ -7,7 +7,6 @@
 // at::layer_norm: sum, y and the gradients of x, branch (in its dtype), weight and bias.
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -17,45 +16,28 @@
 #include <torch/torch.h>
 
 #include "lm/fused_layer_norm_torch.hpp"
+#include "support/layer_norm_check.hpp"
 
 namespace rebench::lm {
 namespace {
 
-constexpr double kEps = 1e-5;
+using layer_norm_check::add_reference;
+using layer_norm_check::AddResult;
+using layer_norm_check::kEps;
+using layer_norm_check::Params;
+using layer_norm_check::reference;
+using layer_norm_check::Result;
+using layer_norm_check::run;
+using layer_norm_check::run_add;
+
 const torch::Device kCuda{torch::kCUDA, 0};
 
 torch::TensorOptions cuda() { return torch::TensorOptions().device(kCuda); }
-
-struct Params {
-  torch::Tensor x, weight, bias;
-};
 
 /// Float32 CUDA x [rows, width] (mean 0.5, std 2), weight around 1 and bias around 0.
 Params random_params(std::int64_t rows, std::int64_t width) {
   return {torch::randn({rows, width}, cuda()) * 2 + 0.5, 1 + 0.2 * torch::randn({width}, cuda()),
           0.1 * torch::randn({width}, cuda())};
-}
-
-struct Result {
-  torch::Tensor y, dx, dweight, dbias;
-};
-
-/// y = norm(x, weight, bias), then the gradients of sum(y * dy), on leaf copies.
-Result run(const Params& p, const torch::Tensor& dy,
-           const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&,
-                                             const torch::Tensor&)>& norm) {
-  auto x = p.x.detach().clone().set_requires_grad(true);
-  auto weight = p.weight.detach().clone().set_requires_grad(true);
-  auto bias = p.bias.detach().clone().set_requires_grad(true);
-  auto y = norm(x, weight, bias);
-  y.backward(dy);
-  return {y.detach(), x.grad(), weight.grad(), bias.grad()};
-}
-
-Result reference(const Params& p, const torch::Tensor& dy, torch::ScalarType out_dtype) {
-  return run(p, dy, [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-    return at::layer_norm(x, {x.size(-1)}, w, b, kEps).to(out_dtype);
-  });
 }
 
 Result fused(const Params& p, const torch::Tensor& dy, torch::ScalarType out_dtype) {
@@ -303,39 +285,6 @@ TEST_F(FusedLayerNormGpuTest, WithoutGradientAndFallbacks) {
 }
 
 // ---- residual add + LayerNorm -------------------------------------------------------------------
-
-struct AddResult {
-  torch::Tensor sum, y, dx, dbranch, dweight, dbias;
-};
-
-using AddNorm = std::function<std::pair<torch::Tensor, torch::Tensor>(
-    const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>;
-
-/// {sum, y} = add_norm(x, branch, weight, bias) on leaf copies, then the gradients of
-/// sum(y.float() * dy) + sum(sum * dsum); an undefined dsum leaves the sum out of the loss.
-AddResult run_add(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
-                  const torch::Tensor& dsum, const AddNorm& add_norm) {
-  auto x = p.x.detach().clone().set_requires_grad(true);
-  auto b = branch.detach().clone().set_requires_grad(true);
-  auto weight = p.weight.detach().clone().set_requires_grad(true);
-  auto bias = p.bias.detach().clone().set_requires_grad(true);
-  auto [sum, y] = add_norm(x, b, weight, bias);
-  auto loss = (y.to(torch::kFloat32) * dy).sum();
-  if (dsum.defined()) loss = loss + (sum * dsum).sum();
-  loss.backward();
-  return {sum.detach(), y.detach(), x.grad(), b.grad(), weight.grad(), bias.grad()};
-}
-
-AddResult add_reference(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
-                        const torch::Tensor& dsum, torch::ScalarType out_dtype) {
-  return run_add(p, branch, dy, dsum,
-                 [&](const torch::Tensor& x, const torch::Tensor& b, const torch::Tensor& w,
-                     const torch::Tensor& bias) {
-                   auto sum = x + b;
-                   return std::make_pair(
-                       sum, at::layer_norm(sum, {x.size(-1)}, w, bias, kEps).to(out_dtype));
-                 });
-}
 
 AddResult add_fused(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
                     const torch::Tensor& dsum, torch::ScalarType out_dtype) {

@@ -12,43 +12,25 @@
 #include <torch/torch.h>
 
 #include "lm/fused_layer_norm_torch.hpp"
+#include "support/layer_norm_check.hpp"
 
 namespace rebench::lm {
 namespace {
 
-constexpr double kEps = 1e-5;
-
-struct Params {
-  torch::Tensor x, weight, bias;
-};
+using layer_norm_check::add_reference;
+using layer_norm_check::AddResult;
+using layer_norm_check::kEps;
+using layer_norm_check::Params;
+using layer_norm_check::reference;
+using layer_norm_check::Result;
+using layer_norm_check::run;
+using layer_norm_check::run_add;
 
 /// x of `shape` (mean 0.5, std 2) and weight / bias around 1 and 0, all float32.
 Params random_params(const std::vector<std::int64_t>& shape) {
   const auto width = shape.back();
   return {torch::randn(shape) * 2 + 0.5, 1 + 0.2 * torch::randn({width}),
           0.1 * torch::randn({width})};
-}
-
-struct Result {
-  torch::Tensor y, dx, dweight, dbias;
-};
-
-/// y = norm(x, weight, bias), then dx, dweight, dbias of sum(y * dy) (dy in y's dtype), all on
-/// leaf copies of the parameters.
-template <typename Norm>
-Result run(const Params& p, const torch::Tensor& dy, Norm norm) {
-  auto x = p.x.detach().clone().set_requires_grad(true);
-  auto weight = p.weight.detach().clone().set_requires_grad(true);
-  auto bias = p.bias.detach().clone().set_requires_grad(true);
-  auto y = norm(x, weight, bias);
-  y.backward(dy);
-  return {y.detach(), x.grad(), weight.grad(), bias.grad()};
-}
-
-Result reference(const Params& p, const torch::Tensor& dy, torch::ScalarType out_dtype) {
-  return run(p, dy, [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-    return at::layer_norm(x, {x.size(-1)}, w, b, kEps).to(out_dtype);
-  });
 }
 
 Result fused(const Params& p, const torch::Tensor& dy, torch::ScalarType out_dtype) {
@@ -223,37 +205,6 @@ TEST(FusedLayerNormTest, RejectsBadArguments) {
 }
 
 // ---- residual add + LayerNorm -------------------------------------------------------------------
-
-struct AddResult {
-  torch::Tensor sum, y, dx, dbranch, dweight, dbias;
-};
-
-/// {sum, y} = add_norm(x, branch, weight, bias), then the gradients of
-/// sum(y.float() * dy) + sum(sum * dsum) (dsum undefined: y alone carries the loss).
-template <typename AddNorm>
-AddResult run_add(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
-                  const torch::Tensor& dsum, AddNorm add_norm) {
-  auto x = p.x.detach().clone().set_requires_grad(true);
-  auto b = branch.detach().clone().set_requires_grad(true);
-  auto weight = p.weight.detach().clone().set_requires_grad(true);
-  auto bias = p.bias.detach().clone().set_requires_grad(true);
-  auto [sum, y] = add_norm(x, b, weight, bias);
-  auto loss = (y.to(torch::kFloat32) * dy).sum();
-  if (dsum.defined()) loss = loss + (sum * dsum).sum();
-  loss.backward();
-  return {sum.detach(), y.detach(), x.grad(), b.grad(), weight.grad(), bias.grad()};
-}
-
-AddResult add_reference(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
-                        const torch::Tensor& dsum, torch::ScalarType out_dtype) {
-  return run_add(p, branch, dy, dsum,
-                 [&](const torch::Tensor& x, const torch::Tensor& b, const torch::Tensor& w,
-                     const torch::Tensor& bias) {
-                   auto sum = x + b;
-                   return std::make_pair(
-                       sum, at::layer_norm(sum, {x.size(-1)}, w, bias, kEps).to(out_dtype));
-                 });
-}
 
 AddResult add_fused(const Params& p, const torch::Tensor& branch, const torch::Tensor& dy,
                     const torch::Tensor& dsum, torch::ScalarType out_dtype) {
