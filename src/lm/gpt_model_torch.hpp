@@ -85,10 +85,11 @@ class GptImpl : public torch::nn::Module {
   /// speed and memory, not the result beyond float32 rounding.
   void set_fused_cross_entropy(bool enabled) { fused_cross_entropy_ = enabled; }
   [[nodiscard]] bool fused_cross_entropy() const { return fused_cross_entropy_; }
-  /// Whether the LayerNorms may use the fused kernel under CUDA autocast: float32 in, the
+  /// Whether the LayerNorms may use the fused kernels under CUDA autocast: float32 in, the
   /// result written in autocast's dtype (what the next matmul reads) instead of a float32
-  /// output plus a cast. Default on unless the environment sets REBENCH_LM_FUSED_LN=0. Changes
-  /// speed, not the result beyond float32 rounding.
+  /// output plus a cast, and each residual add done by the LayerNorm that reads its sum
+  /// (fused_add_layer_norm). Default on unless the environment sets REBENCH_LM_FUSED_LN=0.
+  /// Changes speed, not the result beyond float32 rounding.
   void set_fused_layer_norm(bool enabled);
   [[nodiscard]] bool fused_layer_norm() const { return fused_layer_norm_; }
   /// Parameters by nanoGPT name (the tied output layer has no entry of its own).
