@@ -183,9 +183,10 @@ int main(int argc, char** argv) {
              : fused_available
                  ? "float32 reference (logits.to(float32) + F::cross_entropy), as asked"
                  : "float32 reference (no fused kernel in this build or not on CUDA)");
-  fmt::print("LayerNorm: {}\n", first.fused_layer_norm && fused_layer_norm_compiled()
-                                    ? "fused CUDA kernel, output in bf16"
-                                    : "at::layer_norm in float32 (autocast), cast by the matmul");
+  fmt::print("LayerNorm: {}\n",
+             first.fused_layer_norm && fused_layer_norm_compiled()
+                 ? "fused CUDA kernels (residual add + LayerNorm), bf16 out"
+                 : "at::layer_norm in float32 (cast to bf16 by the next matmul under autocast)");
   if (paths.size() > 1) {
     fmt::print("A/B ({} timed run(s) of {} steps per variant, interleaved):\n", rounds, steps);
     for (std::size_t i = 0; i < paths.size(); ++i) {
