@@ -494,25 +494,13 @@ cudaError_t layer_norm_backward_blocks(std::int64_t rows, std::int64_t width, in
   });
 }
 
-cudaError_t layer_norm_backward(NormOutputType type, const void* dy, const float* x,
-                                const float* mean, const float* rstd, const float* weight,
-                                std::int64_t rows, std::int64_t width, float* dx, float* dweight,
-                                float* dbias, float* partial, int blocks, cudaStream_t stream) {
-  if (!valid_shape(rows, width) || blocks < 1) return cudaErrorInvalidValue;
-  // rows == 0 still runs both kernels: one block of zero partials sums to zero gradients.
-  return with_element_type(type, [&](auto out) {
-    using T = typename decltype(out)::type;
-    return launch_backward<T, false, float>(dy, nullptr, x, mean, rstd, weight, rows, width, dx,
-                                            nullptr, dweight, dbias, partial, blocks, stream);
-  });
-}
-
 cudaError_t add_layer_norm_backward(NormOutputType type, BranchType branch_type, const void* dy,
                                     const float* dsum_in, const float* sum, const float* mean,
                                     const float* rstd, const float* weight, std::int64_t rows,
                                     std::int64_t width, float* dx, void* dbranch, float* dweight,
                                     float* dbias, float* partial, int blocks, cudaStream_t stream) {
   if (!valid_shape(rows, width) || blocks < 1) return cudaErrorInvalidValue;
+  // rows == 0 still runs both kernels: one block of zero partials sums to zero gradients.
   return with_element_type(type, [&](auto out) {
     using T = typename decltype(out)::type;
     return with_element_type(branch_type, [&](auto branch_tag) {

@@ -41,24 +41,18 @@ cudaError_t add_layer_norm_forward(NormOutputType out_type, BranchType branch_ty
 /// same device always give the same count, which keeps dweight and dbias bitwise reproducible.
 cudaError_t layer_norm_backward_blocks(std::int64_t rows, std::int64_t width, int* blocks);
 
-/// Gradients of layer_norm_forward given dy [rows, width] in `type` and the forward's x, mean,
-/// rstd and weight: dx [rows, width] = rstd * (g - mean(g) - xhat * mean(g * xhat)) with
-/// g = dy * weight and xhat = (x - mean) * rstd; dweight = sum over rows of dy * xhat and
-/// dbias = sum over rows of dy, all float32. dweight and dbias are summed without atomics, in a
-/// fixed order: each of `blocks` blocks (layer_norm_backward_blocks) writes its partial sums to
-/// `partial` [blocks, 2, width], a second kernel adds them up. rows == 0 gives zero dweight and
-/// dbias. Returns the launch error, if any.
-cudaError_t layer_norm_backward(NormOutputType type, const void* dy, const float* x,
-                                const float* mean, const float* rstd, const float* weight,
-                                std::int64_t rows, std::int64_t width, float* dx, float* dweight,
-                                float* dbias, float* partial, int blocks, cudaStream_t stream);
-
-/// layer_norm_backward of add_layer_norm_forward, given its saved `sum` (the norm's input), mean
-/// and rstd: dx = the norm's input gradient + dsum_in, where dsum_in [rows, width] float32 is the
-/// gradient reaching `sum` from its other users (nullptr: none). dx is the gradient of both x and
-/// branch (the add passes it through). For a bf16 or fp16 branch the same values are also
-/// written to `dbranch` in branch_type; for a float32 branch dbranch is not touched (may be
-/// nullptr): dx serves as the branch gradient too.
+/// Gradients of layer_norm_forward, or of add_layer_norm_forward, given dy [rows, width] in
+/// `type` and the forward's input (x, or the saved `sum`), mean, rstd and weight:
+/// dx [rows, width] = rstd * (g - mean(g) - xhat * mean(g * xhat)) + dsum_in with g = dy * weight
+/// and xhat = (input - mean) * rstd, where dsum_in [rows, width] float32 is the gradient reaching
+/// the input from its other users (nullptr: none); dweight = sum over rows of dy * xhat and
+/// dbias = sum over rows of dy; all float32. After an add, dx is the gradient of both x and
+/// branch (the add passes it through): for a bf16 or fp16 branch the same values are also
+/// written to `dbranch` in branch_type; for a float32 branch (and for a plain norm, which passes
+/// kFloat32) dbranch is not touched (may be nullptr). dweight and dbias are summed without
+/// atomics, in a fixed order: each of `blocks` blocks (layer_norm_backward_blocks) writes its
+/// partial sums to `partial` [blocks, 2, width], a second kernel adds them up. rows == 0 gives
+/// zero dweight and dbias. Returns the launch error, if any.
 cudaError_t add_layer_norm_backward(NormOutputType type, BranchType branch_type, const void* dy,
                                     const float* dsum_in, const float* sum, const float* mean,
                                     const float* rstd, const float* weight, std::int64_t rows,

@@ -83,37 +83,11 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> norm_forward(const torch
   return {y, mean, rstd};
 }
 
-/// (dx, dweight, dbias), float32, given dy (out_dtype, contiguous, x's shape) and what
-/// norm_forward returned for x.
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> norm_backward(const torch::Tensor& dy,
-                                                                      const torch::Tensor& x,
-                                                                      const torch::Tensor& mean,
-                                                                      const torch::Tensor& rstd,
-                                                                      const torch::Tensor& weight) {
-#ifdef REBENCH_LM_FUSED_LN_CUDA
-  // weight stands in for bias (not saved): the forward checked both alike.
-  if (fused_layer_norm_supported(x, weight, weight)) {
-    const c10::cuda::CUDAGuard guard(x.device());
-    const auto width = x.size(-1);
-    const auto rows = x.numel() / width;
-    int blocks = 0;
-    check_launch(detail::layer_norm_backward_blocks(rows, width, &blocks),
-                 "fused layer norm backward (grid size)");
-    const auto options = x.options();  // float32, x's device
-    auto partial = torch::empty({2 * static_cast<std::int64_t>(blocks) * width}, options);
-    auto dx = torch::empty(x.sizes(), options);
-    auto dweight = torch::empty({width}, options);
-    auto dbias = torch::empty({width}, options);
-    check_launch(detail::layer_norm_backward(
-                     output_type(dy.scalar_type()), dy.data_ptr(), x.data_ptr<float>(),
-                     mean.data_ptr<float>(), rstd.data_ptr<float>(), weight.data_ptr<float>(), rows,
-                     width, dx.data_ptr<float>(), dweight.data_ptr<float>(),
-                     dbias.data_ptr<float>(), partial.data_ptr<float>(), blocks,
-                     c10::cuda::getCurrentCUDAStream(x.get_device()).stream()),
-                 "fused layer norm backward");
-    return {dx, dweight, dbias};
-  }
-#endif
+/// (dx, dweight, dbias), float32, in torch operations (the formulas the kernels implement),
+/// given dy (out_dtype, contiguous, x's shape) and what norm_forward returned for x.
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> norm_backward_ops(
+    const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean,
+    const torch::Tensor& rstd, const torch::Tensor& weight) {
   const auto dyf = dy.to(torch::kFloat32);
   const auto xhat = (x - mean) * rstd;
   const auto g = dyf * weight;
@@ -164,15 +138,16 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor> add_norm_
     const torch::Tensor& mean, const torch::Tensor& rstd, const torch::Tensor& weight,
     torch::ScalarType branch_dtype) {
 #ifdef REBENCH_LM_FUSED_LN_CUDA
-  // The same test as norm_backward: add_norm_forward took the kernel exactly when it holds for
-  // the sum (the branch was checked by fused_add_layer_norm_function).
+  // norm_forward and add_norm_forward took the kernel exactly when this holds for the norm's
+  // input (the branch was checked by fused_add_layer_norm_function); weight stands in for the
+  // bias, which is not saved: the forward checked both alike.
   if (fused_layer_norm_supported(sum, weight, weight)) {
     const c10::cuda::CUDAGuard guard(sum.device());
     const auto width = sum.size(-1);
     const auto rows = sum.numel() / width;
     int blocks = 0;
     check_launch(detail::layer_norm_backward_blocks(rows, width, &blocks),
-                 "fused add + layer norm backward (grid size)");
+                 "fused layer norm backward (grid size)");
     const auto options = sum.options();  // float32, the sum's device
     auto partial = torch::empty({2 * static_cast<std::int64_t>(blocks) * width}, options);
     auto dx = torch::empty(sum.sizes(), options);
@@ -189,14 +164,26 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor> add_norm_
             dx.data_ptr<float>(), branch_dtype != torch::kFloat32 ? dbranch.data_ptr() : nullptr,
             dweight.data_ptr<float>(), dbias.data_ptr<float>(), partial.data_ptr<float>(), blocks,
             c10::cuda::getCurrentCUDAStream(sum.get_device()).stream()),
-        "fused add + layer norm backward");
+        "fused layer norm backward");
     return {dx, dbranch, dweight, dbias};
   }
 #endif
-  auto [dx, dweight, dbias] = norm_backward(dy, sum, mean, rstd, weight);
+  auto [dx, dweight, dbias] = norm_backward_ops(dy, sum, mean, rstd, weight);
   if (dsum.defined()) dx = dx + dsum;
   auto dbranch = dx.to(branch_dtype);
   return {dx, dbranch, dweight, dbias};
+}
+
+/// (dx, dweight, dbias) of norm_forward: the add's backward with no gradient reaching the sum
+/// and a float32 "branch" (one kernel, or formula, serves both nodes).
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> norm_backward(const torch::Tensor& dy,
+                                                                      const torch::Tensor& x,
+                                                                      const torch::Tensor& mean,
+                                                                      const torch::Tensor& rstd,
+                                                                      const torch::Tensor& weight) {
+  auto [dx, unused_dbranch, dweight, dbias] =
+      add_norm_backward(dy, torch::Tensor(), x, mean, rstd, weight, torch::kFloat32);
+  return {dx, dweight, dbias};
 }
 
 class FusedLayerNorm : public torch::autograd::Function<FusedLayerNorm> {
